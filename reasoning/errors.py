@@ -1,0 +1,77 @@
+"""What can go wrong in the domain, said so that a client may read it.
+
+    ReasoningError              base: a message, the offending parameter, a stable code
+    ├── InvalidRequest          the request cannot be served as asked (400)
+    │   ├── BudgetTooSmall        budget_usd cannot pay for the prompt and a minimal answer
+    │   └── ContextTooLong        the prompt leaves no room in the model's context
+    ├── NotFound                no such model, trace or response (404)
+    ├── Forbidden               the caller may not do this (403)
+    ├── QuotaExceeded           the caller's spending budget is used up (429)
+    ├── Unavailable             the engine is not ready or is shutting down (503)
+    └── EngineFailure           the engine broke while serving; details stay in the server log (500)
+
+Messages never carry prompt or reasoning text: they are shown to clients and logged.
+"""
+
+from __future__ import annotations
+
+
+class ReasoningError(Exception):
+    """Base of every error the domain raises on purpose."""
+
+    code = "reasoning_error"
+
+    def __init__(self, message: str, *, param: str | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        if code is not None:
+            self.code = code
+
+
+class InvalidRequest(ReasoningError):
+    """The client asked for something that cannot be served; nothing was run."""
+
+    code = "invalid_request"
+
+
+class BudgetTooSmall(InvalidRequest):
+    """The dollar budget does not cover the prompt and a minimal answer."""
+
+    code = "budget_too_small"
+
+
+class ContextTooLong(InvalidRequest):
+    """The prompt does not fit the model's context with room for an answer."""
+
+    code = "context_length_exceeded"
+
+
+class NotFound(ReasoningError):
+    """The named model, trace or response does not exist for this caller."""
+
+    code = "not_found"
+
+
+class Forbidden(ReasoningError):
+    """The caller is known but not allowed to do this."""
+
+    code = "forbidden"
+
+
+class QuotaExceeded(ReasoningError):
+    """The caller's spending budget cannot cover this request."""
+
+    code = "insufficient_quota"
+
+
+class Unavailable(ReasoningError):
+    """The engine is loading or the server is draining; try again later."""
+
+    code = "unavailable"
+
+
+class EngineFailure(ReasoningError):
+    """The engine failed while serving a request."""
+
+    code = "engine_error"

@@ -1,0 +1,195 @@
+"""vLLM behind the Engine protocol: the only module that imports vLLM.
+
+vLLM's `AsyncLLM` runs in process. Its thinking budget (`SamplingParams.thinking_token_budget`)
+forces the end-of-thinking string when a chain's reasoning cap is spent, and
+`MinThinkingLogitsProcessor`, registered at engine start, suppresses the end of thinking
+until a chain has thought long enough.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import torch
+from vllm import SamplingParams
+from vllm.config.reasoning import ReasoningConfig
+from vllm.engine.arg_utils import AsyncEngineArgs
+from vllm.exceptions import VLLMValidationError
+from vllm.inputs import TokensPrompt
+from vllm.sampling_params import RequestOutputKind
+from vllm.v1.engine.async_llm import AsyncLLM
+from vllm.v1.sample.logits_processor import BatchUpdate, LogitsProcessor
+from vllm.v1.sample.logits_processor.builtin import process_dict_updates
+
+from reasoning.engine import ChainDelta, Engine, EngineConfig, GenerationParams, Prompt
+from reasoning.errors import EngineFailure, InvalidRequest
+from reasoning.think import ThinkMarkers
+from reasoning.types import Message
+
+log = logging.getLogger(__name__)
+
+MIN_THINKING_ARG = "reasoning_server_min_thinking"
+
+
+async def start_engine(config: EngineConfig) -> Engine:
+    return await VllmEngine.start(config)
+
+
+class VllmEngine:
+    """vLLM's AsyncLLM behind the Engine protocol."""
+
+    def __init__(self, llm: AsyncLLM, config: EngineConfig) -> None:
+        self._llm = llm
+        self._tokenizer = llm.get_tokenizer()
+        self.model_name = config.served_model_name
+        self.context_length = llm.vllm_config.model_config.max_model_len
+        self.markers = _markers(self._tokenizer, config)
+
+    @classmethod
+    async def start(cls, config: EngineConfig) -> VllmEngine:
+        """Load the model; this takes seconds to minutes, so it runs off the event loop."""
+        started = time.monotonic()
+        args = AsyncEngineArgs(
+            model=config.model,
+            served_model_name=[config.served_model_name],
+            max_model_len=config.max_model_len,
+            dtype=config.dtype,
+            tensor_parallel_size=config.tensor_parallel_size,
+            pipeline_parallel_size=config.pipeline_parallel_size,
+            enforce_eager=config.enforce_eager,
+            gpu_memory_utilization=config.gpu_memory_utilization,
+            seed=config.seed,
+            reasoning_config=ReasoningConfig(
+                reasoning_start_str=config.reasoning_start, reasoning_end_str=config.reasoning_end
+            ),
+            logits_processors=[MinThinkingLogitsProcessor],
+            disable_log_stats=False,  # vLLM's own vllm:* metrics, exposed beside ours
+            **config.extra_args,
+        )
+        llm = await asyncio.to_thread(AsyncLLM.from_engine_args, args)
+        engine = cls(llm, config)
+        log.info("engine ready", extra={"model": config.served_model_name, "seconds": time.monotonic() - started})
+        return engine
+
+    def render(self, messages: Sequence[Message], *, thinking: bool) -> Prompt:
+        text = self._tokenizer.apply_chat_template(
+            [{"role": m.role, "content": m.content} for m in messages],
+            tokenize=False,
+            add_generation_prompt=True,
+            enable_thinking=thinking,
+        )
+        ids = self._tokenizer.encode(text, add_special_tokens=False)
+        opened = text.rfind(self.markers.start_text) > text.rfind(self.markers.end_text)
+        return Prompt(tuple(ids), in_reasoning=opened)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._tokenizer.encode(text, add_special_tokens=False))
+
+    async def generate(
+        self, prompt: Prompt, params: GenerationParams, request_id: str
+    ) -> AsyncIterator[list[ChainDelta]]:
+        sampling = self._sampling_params(prompt, params)
+        finished = False
+        try:
+            async for output in self._llm.generate(
+                TokensPrompt(prompt_token_ids=list(prompt.token_ids)), sampling, request_id
+            ):
+                yield [
+                    ChainDelta(c.index, tuple(c.token_ids), c.text, c.finish_reason, c.cumulative_logprob)
+                    for c in output.outputs
+                ]
+                finished = output.finished
+        except (VLLMValidationError, ValueError) as exc:
+            raise InvalidRequest(str(exc)) from exc
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("engine failure")
+            raise EngineFailure("the engine failed while generating; see the server log") from exc
+        finally:
+            if not finished:
+                await self.abort(request_id)
+
+    def _sampling_params(self, prompt: Prompt, params: GenerationParams) -> SamplingParams:
+        extra = None
+        if params.min_reasoning_tokens > 0:
+            offset = 0 if prompt.in_reasoning else 1 + len(self.markers.start_suffix)
+            extra = {MIN_THINKING_ARG: {"tokens": params.min_reasoning_tokens + offset, "end_id": self.markers.end_id}}
+        return SamplingParams(
+            n=params.n,
+            max_tokens=params.max_tokens,
+            temperature=1.0 if params.temperature is None else params.temperature,
+            top_p=1.0 if params.top_p is None else params.top_p,
+            seed=params.seed,
+            stop=list(params.stop) or None,
+            thinking_token_budget=vllm_thinking_budget(params.reasoning_tokens),
+            logprobs=0 if params.logprobs else None,
+            output_kind=RequestOutputKind.DELTA,
+            skip_special_tokens=True,
+            extra_args=extra,
+        )
+
+    async def abort(self, request_id: str) -> None:
+        await self._llm.abort(request_id)
+
+    def unfinished_requests(self) -> int:
+        return self._llm.get_num_unfinished_requests()
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self._llm.shutdown)
+
+
+def vllm_thinking_budget(reasoning_tokens: int) -> int:
+    """vLLM 0.32 lets a chain think one token past a non-zero `thinking_token_budget`
+    (measured: budgets 1, 2, 5, 10 gave 2, 3, 6, 11 tokens), so ask for one fewer."""
+    return max(0, reasoning_tokens - 1)
+
+
+def _markers(tokenizer: Any, config: EngineConfig) -> ThinkMarkers:
+    def ids(text: str) -> list[int]:
+        return tokenizer.encode(text, add_special_tokens=False)
+
+    start_id, end_id = ids(config.think_start_token), ids(config.think_end_token)
+    if len(start_id) != 1 or len(end_id) != 1:
+        raise EngineFailure("the model's thinking markers must be single tokens")
+    start_seq, end_seq = ids(config.reasoning_start), ids(config.reasoning_end)
+    return ThinkMarkers(
+        start_text=config.think_start_token,
+        end_text=config.think_end_token,
+        start_id=start_id[0],
+        end_id=end_id[0],
+        start_suffix=tuple(start_seq[start_seq.index(start_id[0]) + 1 :]),
+        end_prefix=tuple(end_seq[: end_seq.index(end_id[0])]),
+    )
+
+
+class MinThinkingLogitsProcessor(LogitsProcessor):
+    """Suppresses the end-of-thinking and stop tokens until a chain has thought
+    `tokens` tokens; set per request through SamplingParams.extra_args."""
+
+    def __init__(self, vllm_config: Any, device: torch.device, is_pin_memory: bool) -> None:
+        self._rows: dict[int, tuple[int, list[int], list[int]]] = {}
+
+    def is_argmax_invariant(self) -> bool:
+        return False
+
+    @staticmethod
+    def _track(params: SamplingParams, _prompt: list[int] | None, output: list[int]):
+        wanted = (params.extra_args or {}).get(MIN_THINKING_ARG)
+        if not wanted or len(output) >= wanted["tokens"]:
+            return None
+        return wanted["tokens"], output, [wanted["end_id"], *params.all_stop_token_ids]
+
+    def update_state(self, batch_update: BatchUpdate | None) -> None:
+        process_dict_updates(self._rows, batch_update, self._track)
+        for index in [i for i, (need, output, _) in self._rows.items() if len(output) >= need]:
+            del self._rows[index]
+
+    def apply(self, logits: torch.Tensor) -> torch.Tensor:
+        for index, (_, _, blocked) in self._rows.items():
+            logits[index, blocked] = float("-inf")
+        return logits

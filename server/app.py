@@ -1,0 +1,81 @@
+"""create_app(settings): the FastAPI application, its lifespan and its routes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+from collections.abc import Awaitable, Callable
+from contextlib import asynccontextmanager, suppress
+
+from fastapi import FastAPI
+
+from reasoning.engine import Engine, EngineConfig
+from reasoning.reasoner import Reasoner, ReasonerConfig
+from reasoning.store import open_store
+from server import errors, health, models
+from server.chat.router import router as chat_router
+from server.metrics import Metrics
+from server.middleware import RequestContext
+from server.runtime import Runtime
+from server.settings import Settings
+
+log = logging.getLogger(__name__)
+
+EngineFactory = Callable[[EngineConfig], Awaitable[Engine]]
+
+
+async def start_vllm(config: EngineConfig) -> Engine:
+    from reasoning.vllm_engine import start_engine  # imported late: loading vLLM takes seconds
+
+    return await start_engine(config)
+
+
+def create_app(settings: Settings, engine_factory: EngineFactory = start_vllm) -> FastAPI:
+    metrics = Metrics(settings.model_name)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        store = open_store(settings.resolved_store_url)
+        runtime = Runtime(settings=settings, store=store, metrics=metrics)
+        app.state.runtime = runtime
+        # The engine loads in the background: /health answers at once, /ready once it is up.
+        runtime.loading = asyncio.create_task(_load_engine(runtime, engine_factory))
+        try:
+            yield
+        finally:
+            runtime.loading.cancel()
+            with suppress(asyncio.CancelledError):
+                await runtime.loading
+            if runtime.engine is not None:
+                await runtime.engine.close()
+            await store.close()
+
+    app = FastAPI(title="reasoning-server", lifespan=lifespan, docs_url=None, redoc_url=None)
+    errors.install(app)
+    app.add_middleware(RequestContext, metrics=metrics, max_body_bytes=settings.max_request_bytes)
+    for router in (chat_router, models.router, health.router):
+        app.include_router(router)
+    return app
+
+
+async def _load_engine(runtime: Runtime, factory: EngineFactory) -> None:
+    settings = runtime.settings
+    try:
+        engine = await factory(settings.engine_config())
+    except Exception:
+        log.exception("the engine failed to start; stopping the server")
+        os.kill(os.getpid(), signal.SIGTERM)
+        return
+    runtime.engine = engine
+    runtime.reasoner = Reasoner(
+        engine,
+        runtime.store,
+        ReasonerConfig(
+            policy=settings.budget_policy(),
+            prices=settings.price_table(),
+            keepalive_seconds=settings.keepalive_seconds,
+        ),
+    )
+    log.info("ready to serve %s", settings.model_name)

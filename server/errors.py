@@ -1,0 +1,106 @@
+"""The one place errors become HTTP: OpenAI's shape, the right status, never a stack trace."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException
+
+from reasoning.errors import (
+    EngineFailure,
+    Forbidden,
+    InvalidRequest,
+    NotFound,
+    QuotaExceeded,
+    ReasoningError,
+    Unavailable,
+)
+from server.disconnect import ClientGone
+
+log = logging.getLogger(__name__)
+
+STATUS = {
+    InvalidRequest: 400,
+    Forbidden: 403,
+    NotFound: 404,
+    QuotaExceeded: 429,
+    Unavailable: 503,
+    EngineFailure: 500,
+}
+ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    405: "invalid_request_error",
+    413: "invalid_request_error",
+    429: "insufficient_quota",
+    500: "server_error",
+    503: "service_unavailable",
+}
+
+
+def error_body(status: int, message: str, param: str | None = None, code: str | None = None) -> dict:
+    return {"error": {"message": message, "type": ERROR_TYPES.get(status, "api_error"), "param": param, "code": code}}
+
+
+def error_response(status: int, message: str, param: str | None = None, code: str | None = None) -> JSONResponse:
+    return JSONResponse(error_body(status, message, param, code), status_code=status)
+
+
+def status_of(exc: ReasoningError) -> int:
+    return next((status for kind, status in STATUS.items() if isinstance(exc, kind)), 500)
+
+
+# pydantic names the branch of a union it tried inside `loc`; those are not fields
+_UNION_BRANCH = re.compile(r"^(str|int|float|bool|none|list\[.*\]|dict\[.*\]|[a-z-]+\[.*\]|function-.*|[A-Z]\w*)$")
+
+
+def _param(loc: tuple) -> str | None:
+    """('body', 'messages', 0, 'role') -> 'messages[0].role'"""
+    text = ""
+    for part in loc[1:] if loc and loc[0] == "body" else loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif not _UNION_BRANCH.match(str(part)):
+            text += f".{part}" if text else str(part)
+    return text or None
+
+
+async def _on_domain_error(_: Request, exc: ReasoningError) -> JSONResponse:
+    return error_response(status_of(exc), exc.message, exc.param, exc.code)
+
+
+async def _on_validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+    first = exc.errors()[0]
+    if first.get("type") == "json_invalid":
+        return error_response(400, "the request body is not valid JSON", None, "invalid_json")
+    param = _param(tuple(first.get("loc", ())))
+    # pydantic's message never includes the offending value, so no user text is echoed.
+    message = f"{param}: {first.get('msg')}" if param else str(first.get("msg"))
+    return error_response(400, message, param, "invalid_value")
+
+
+async def _on_http_error(_: Request, exc: HTTPException) -> JSONResponse:
+    return error_response(exc.status_code, str(exc.detail), None, None)
+
+
+async def _on_client_gone(_: Request, __: ClientGone) -> Response:
+    return Response(status_code=499)  # nginx's "client closed request"; nobody reads it
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.error("unhandled error", exc_info=exc, extra={"request_id": getattr(request.state, "request_id", None)})
+    return error_response(500, "internal server error", None, "internal_error")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(ReasoningError, _on_domain_error)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(HTTPException, _on_http_error)
+    app.add_exception_handler(ClientGone, _on_client_gone)
+    app.add_exception_handler(Exception, _on_unexpected)

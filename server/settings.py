@@ -1,0 +1,118 @@
+"""Server settings: environment variables with the REASONING_ prefix, or CLI flags."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from reasoning.budget import BudgetPolicy
+from reasoning.engine import EngineConfig
+from reasoning.pricing import Price, PriceTable
+from reasoning.types import EFFORTS
+
+EMBEDDED_MODEL = Path(__file__).resolve().parents[1] / "models" / "tiny-reasoner"
+
+
+class PriceSetting(BaseModel):
+    input_per_million: float = Field(ge=0)
+    output_per_million: float = Field(ge=0)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="REASONING_", env_nested_delimiter="__", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    # The engine. The defaults serve the embedded model on a CPU; for production models
+    # set dtype to auto (or bfloat16) and the parallelism your GPUs allow.
+    model: str = str(EMBEDDED_MODEL)
+    served_model_name: str | None = None  # default: the model directory's name
+    max_model_len: int | None = None  # default: the model's own
+    dtype: str = "float32"
+    tensor_parallel_size: int = Field(1, ge=1)
+    pipeline_parallel_size: int = Field(1, ge=1)
+    enforce_eager: bool = True  # CUDA graphs / compilation cost start-up time; turn off on GPUs for speed
+    engine_args: dict[str, Any] = Field(default_factory=dict)  # any other vLLM engine argument, as JSON
+    reasoning_start: str = "<think>\n"  # the model's opening of thinking, as the engine counts it
+    reasoning_end: str = "\n</think>\n"  # forced when a chain's reasoning budget is spent
+
+    # Budgets and prices.
+    effort_tokens: dict[str, int | None] = Field(
+        default_factory=lambda: {
+            "none": 0,
+            "minimal": 16,
+            "low": 64,
+            "medium": 192,
+            "high": 512,
+            "xhigh": 1024,
+            "max": None,
+        }
+    )
+    default_effort: str = "medium"
+    answer_reserve_tokens: int = Field(32, ge=1)
+    prices: dict[str, PriceSetting] = Field(
+        default_factory=lambda: {"tiny-reasoner": PriceSetting(input_per_million=0.10, output_per_million=0.40)}
+    )
+    default_price: PriceSetting = PriceSetting(input_per_million=1.0, output_per_million=4.0)
+
+    # Serving.
+    keepalive_seconds: float = Field(5.0, gt=0)
+    max_request_bytes: int = Field(1_000_000, ge=1024)
+    max_n: int = Field(16, ge=1)
+
+    # Storage.
+    data_dir: Path = Path("data")
+    store_url: str | None = None  # default: sqlite:///<data_dir>/reasoning.db
+
+    @field_validator("effort_tokens")
+    @classmethod
+    def _every_effort(cls, value: dict[str, int | None]) -> dict[str, int | None]:
+        missing = set(EFFORTS) - set(value)
+        if missing:
+            raise ValueError(f"effort_tokens lacks {sorted(missing)}")
+        return value
+
+    @model_validator(mode="after")
+    def _known_default_effort(self) -> Settings:
+        if self.default_effort not in self.effort_tokens:
+            raise ValueError(f"default_effort {self.default_effort!r} is not an effort level")
+        return self
+
+    @property
+    def model_name(self) -> str:
+        return self.served_model_name or Path(self.model.rstrip("/")).name
+
+    @property
+    def resolved_store_url(self) -> str:
+        return self.store_url or f"sqlite:///{self.data_dir / 'reasoning.db'}"
+
+    def engine_config(self) -> EngineConfig:
+        return EngineConfig(
+            model=self.model,
+            served_model_name=self.model_name,
+            max_model_len=self.max_model_len,
+            dtype=self.dtype,
+            tensor_parallel_size=self.tensor_parallel_size,
+            pipeline_parallel_size=self.pipeline_parallel_size,
+            enforce_eager=self.enforce_eager,
+            reasoning_start=self.reasoning_start,
+            reasoning_end=self.reasoning_end,
+            extra_args=dict(self.engine_args),
+        )
+
+    def budget_policy(self) -> BudgetPolicy:
+        return BudgetPolicy(
+            effort_tokens=self.effort_tokens,
+            default_effort=self.default_effort,
+            answer_reserve=self.answer_reserve_tokens,
+        )
+
+    def price_table(self) -> PriceTable:
+        return PriceTable(
+            prices={name: Price(p.input_per_million, p.output_per_million) for name, p in self.prices.items()},
+            default=Price(self.default_price.input_per_million, self.default_price.output_per_million),
+        )
