@@ -33,6 +33,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 test: install
+	scripts/install-system-deps.sh
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
