@@ -17,12 +17,14 @@ from collections.abc import AsyncIterator
 from contextlib import aclosing
 from dataclasses import dataclass, field
 
-from reasoning import budget
+from reasoning import budget, encrypted_content
 from reasoning.budget import BudgetPolicy, Limits
 from reasoning.engine import ChainDelta, Engine, GenerationParams, Prompt
 from reasoning.errors import NotFound
 from reasoning.pricing import PriceTable
 from reasoning.store import TraceStore
+from reasoning.store.crypto import KeyRing
+from reasoning.summarize import Summarizer
 from reasoning.think import ThinkSplitter
 from reasoning.types import (
     AnswerDelta,
@@ -33,6 +35,7 @@ from reasoning.types import (
     KeepAlive,
     Outcome,
     ReasoningRequest,
+    ThinkingDone,
     Trace,
     Usage,
 )
@@ -40,12 +43,14 @@ from reasoning.types import (
 
 @dataclass
 class ChainState:
-    """One chain as it streams: its splitter and the reasoning and answer so far."""
+    """One chain as it streams: its splitter, the reasoning and answer so far, its summary."""
 
     splitter: ThinkSplitter
     reasoning: list[str] = field(default_factory=list)
     answer: list[str] = field(default_factory=list)
     finish_reason: str | None = None
+    done: ThinkingDone | None = None
+    summary_tokens: int = 0
 
     def take(self, delta: ChainDelta) -> str:
         """Absorb a delta; return the new visible answer text."""
@@ -59,6 +64,15 @@ class ChainState:
         self.answer.append(piece.answer)
         return piece.answer
 
+    @property
+    def thought(self) -> bool:
+        """The thinking is over: closed by its marker, or the chain has finished."""
+        return self.splitter.closed or self.finish_reason is not None
+
+    @property
+    def raw_reasoning(self) -> str:
+        return "".join(self.reasoning).strip()
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -67,6 +81,7 @@ class Plan:
     request: ReasoningRequest
     prompt: Prompt
     limits: Limits
+    trace_id: str = field(default_factory=lambda: f"rs_{uuid.uuid4().hex}")
     created: int = field(default_factory=lambda: int(time.time()))
 
 
@@ -78,9 +93,13 @@ class ReasonerConfig:
 
 
 class Reasoner:
-    def __init__(self, engine: Engine, store: TraceStore, config: ReasonerConfig) -> None:
+    def __init__(
+        self, engine: Engine, store: TraceStore, summarizer: Summarizer, sealer: KeyRing, config: ReasonerConfig
+    ) -> None:
         self.engine = engine
         self.store = store
+        self.summarizer = summarizer
+        self.sealer = sealer  # keys for encrypted_content
         self.config = config
 
     def prepare(self, request: ReasoningRequest) -> Plan:
@@ -106,7 +125,7 @@ class Reasoner:
 
     async def run(self, plan: Plan) -> AsyncIterator[Event]:
         request, prompt, limits = plan.request, plan.prompt, plan.limits
-        trace_id = f"rs_{uuid.uuid4().hex}"
+        trace_id = plan.trace_id
         chains = [
             ChainState(ThinkSplitter(self.engine.markers, in_reasoning=prompt.in_reasoning)) for _ in range(request.n)
         ]
@@ -125,7 +144,12 @@ class Reasoner:
         last_shown = time.monotonic()
         async for batch in _ticking(deltas, interval):
             for delta in batch:
-                if text := chains[delta.index].take(delta):
+                chain = chains[delta.index]
+                text = chain.take(delta)
+                if chain.done is None and chain.thought:
+                    chain.done = await self._thinking_done(plan, delta.index, chain)
+                    yield chain.done
+                if text:
                     yield AnswerDelta(delta.index, text)
                     last_shown = time.monotonic()
             # Hidden thinking shows the client nothing: say we are alive every `interval`.
@@ -136,6 +160,17 @@ class Reasoner:
         if request.store:
             await self.store.put(self._trace(request, outcome, chains))
         yield Done(outcome)
+
+    async def _thinking_done(self, plan: Plan, index: int, chain: ChainState) -> ThinkingDone:
+        """What the client may see of a chain's finished thinking: summary, sealed reasoning."""
+        request, summary = plan.request, None
+        if request.summary != "none":
+            made = await self.summarizer.summarize(chain.raw_reasoning, request.summary)
+            summary, chain.summary_tokens = made.text, made.tokens
+        sealed = None
+        if request.seal_reasoning:
+            sealed = encrypted_content.seal(self.sealer, plan.trace_id, request.owner, chain.raw_reasoning)
+        return ThinkingDone(index, summary, sealed)
 
     def _outcome(self, plan: Plan, trace_id: str, chains: list[ChainState]) -> Outcome:
         request, limits = plan.request, plan.limits
@@ -148,6 +183,8 @@ class Reasoner:
                 completion_tokens=c.splitter.completion_tokens,
                 budget_exhausted=limits.thinking
                 and (c.splitter.reasoning_tokens >= limits.reasoning_tokens or not c.splitter.closed),
+                summary=c.done.summary if c.done else None,
+                encrypted_content=c.done.encrypted_content if c.done else None,
             )
             for i, c in enumerate(chains)
         )
@@ -155,6 +192,7 @@ class Reasoner:
             prompt_tokens=len(plan.prompt.token_ids),
             completion_tokens=sum(c.completion_tokens for c in choices),
             reasoning_tokens=sum(c.reasoning_tokens for c in choices),
+            summary_tokens=sum(c.summary_tokens for c in chains),
         )
         price = self.config.prices.for_model(request.model)
         return Outcome(
@@ -186,7 +224,7 @@ class Reasoner:
             chains=tuple(
                 Chain(
                     index=choice.index,
-                    reasoning="".join(state.reasoning).strip(),
+                    reasoning=state.raw_reasoning,
                     answer=choice.answer,
                     reasoning_tokens=choice.reasoning_tokens,
                     completion_tokens=choice.completion_tokens,

@@ -13,6 +13,7 @@ STRATEGIES = ("single", "self_consistency", "adaptive")
 class Message:
     role: str  # system | developer | user | assistant
     content: str
+    reasoning: str | None = None  # an earlier assistant turn's reasoning, restored from encrypted_content
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class ReasoningRequest:
     owner: str = "local"  # the principal's key id; "local" in open mode
     request_id: str = ""
     store: bool = True
+    seal_reasoning: bool = False  # return the reasoning sealed, as a Responses encrypted_content
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,7 @@ class Choice:
     completion_tokens: int
     budget_exhausted: bool
     summary: str | None = None
+    encrypted_content: str | None = None
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,16 @@ class AnswerDelta:
 
 
 @dataclass(frozen=True)
+class ThinkingDone:
+    """A choice's thinking is over; its answer follows. Carries what a client may see of
+    the reasoning: the summary and the sealed reasoning, when the request asked for them."""
+
+    index: int
+    summary: str | None = None
+    encrypted_content: str | None = None
+
+
+@dataclass(frozen=True)
 class KeepAlive:
     """Nothing to show yet: the model is still thinking."""
 
@@ -138,4 +151,4 @@ class Done:
     outcome: Outcome
 
 
-Event = AnswerDelta | KeepAlive | Done
+Event = AnswerDelta | ThinkingDone | KeepAlive | Done

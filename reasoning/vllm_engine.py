@@ -77,7 +77,7 @@ class VllmEngine:
 
     def render(self, messages: Sequence[Message], *, thinking: bool) -> Prompt:
         text = self._tokenizer.apply_chat_template(
-            [{"role": m.role, "content": m.content} for m in messages],
+            [_chat_message(m) for m in messages],
             tokenize=False,
             add_generation_prompt=True,
             enable_thinking=thinking,
@@ -141,6 +141,13 @@ class VllmEngine:
 
     async def close(self) -> None:
         await asyncio.to_thread(self._llm.shutdown)
+
+
+def _chat_message(message: Message) -> dict[str, str]:
+    rendered = {"role": message.role, "content": message.content}
+    if message.reasoning is not None:
+        rendered["reasoning_content"] = message.reasoning  # the key Qwen3-style templates read
+    return rendered
 
 
 def vllm_thinking_budget(reasoning_tokens: int) -> int:

@@ -11,13 +11,16 @@ from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
 
+from reasoning import encrypted_content
 from reasoning.engine import Engine, EngineConfig
 from reasoning.reasoner import Reasoner, ReasonerConfig
 from reasoning.store import open_store
+from reasoning.summarize import ExtractiveSummarizer, ModelSummarizer
 from server import errors, health, models
 from server.chat.router import router as chat_router
 from server.metrics import Metrics
 from server.middleware import RequestContext
+from server.responses.router import router as responses_router
 from server.runtime import Runtime
 from server.settings import Settings
 
@@ -38,7 +41,7 @@ def create_app(settings: Settings, engine_factory: EngineFactory = start_vllm) -
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         store = open_store(settings.resolved_store_url)
-        runtime = Runtime(settings=settings, store=store, metrics=metrics)
+        runtime = Runtime(settings=settings, store=store, metrics=metrics, keyring=settings.keyring())
         app.state.runtime = runtime
         # The engine loads in the background: /health answers at once, /ready once it is up.
         runtime.loading = asyncio.create_task(_load_engine(runtime, engine_factory))
@@ -55,7 +58,7 @@ def create_app(settings: Settings, engine_factory: EngineFactory = start_vllm) -
     app = FastAPI(title="reasoning-server", lifespan=lifespan, docs_url=None, redoc_url=None)
     errors.install(app)
     app.add_middleware(RequestContext, metrics=metrics, max_body_bytes=settings.max_request_bytes)
-    for router in (chat_router, models.router, health.router):
+    for router in (chat_router, responses_router, models.router, health.router):
         app.include_router(router)
     return app
 
@@ -69,9 +72,14 @@ async def _load_engine(runtime: Runtime, factory: EngineFactory) -> None:
         os.kill(os.getpid(), signal.SIGTERM)
         return
     runtime.engine = engine
+    summarizer = (
+        ModelSummarizer(engine) if settings.summarizer == "model" else ExtractiveSummarizer(engine.count_tokens)
+    )
     runtime.reasoner = Reasoner(
         engine,
         runtime.store,
+        summarizer,
+        runtime.keyring.for_purpose(encrypted_content.PURPOSE),
         ReasonerConfig(
             policy=settings.budget_policy(),
             prices=settings.price_table(),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from reasoning.budget import BudgetPolicy
 from reasoning.engine import EngineConfig
 from reasoning.pricing import Price, PriceTable
+from reasoning.store.crypto import KeyRing, load_or_create, parse_keys
 from reasoning.types import EFFORTS
 
 EMBEDDED_MODEL = Path(__file__).resolve().parents[1] / "models" / "tiny-reasoner"
@@ -59,6 +60,14 @@ class Settings(BaseSettings):
     )
     default_price: PriceSetting = PriceSetting(input_per_million=1.0, output_per_million=4.0)
 
+    # Summaries: "extractive" picks the steps that carry the argument (any model);
+    # "model" asks the served model to summarize (for capable production models).
+    summarizer: Literal["extractive", "model"] = "extractive"
+    # Whether a reasoning item passed back in a Responses `input` puts its reasoning into the
+    # next turn's context (as `reasoning_content`, for templates that keep it). Off, as the
+    # chat templates of today's reasoning models drop earlier reasoning.
+    replay_reasoning: bool = False
+
     # Serving.
     keepalive_seconds: float = Field(5.0, gt=0)
     max_request_bytes: int = Field(1_000_000, ge=1024)
@@ -67,6 +76,9 @@ class Settings(BaseSettings):
     # Storage.
     data_dir: Path = Path("data")
     store_url: str | None = None  # default: sqlite:///<data_dir>/reasoning.db
+    # AES-256 keys for stored reasoning and encrypted_content, `id:base64[,id:base64...]`, newest
+    # last; default: a key file generated in the data directory on first start (mode 0600).
+    trace_keys: str | None = None
 
     @field_validator("effort_tokens")
     @classmethod
@@ -89,6 +101,10 @@ class Settings(BaseSettings):
     @property
     def resolved_store_url(self) -> str:
         return self.store_url or f"sqlite:///{self.data_dir / 'reasoning.db'}"
+
+    def keyring(self) -> KeyRing:
+        keys = parse_keys(self.trace_keys) if self.trace_keys else load_or_create(self.data_dir / "trace-keys")
+        return KeyRing(keys)
 
     def engine_config(self) -> EngineConfig:
         return EngineConfig(

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from reasoning.errors import ReasoningError
-from reasoning.types import AnswerDelta, Done, Event, KeepAlive, Outcome
+from reasoning.types import AnswerDelta, Done, Event, KeepAlive, Outcome, ThinkingDone
 from server import sse
 from server.errors import error_body, status_of
 
@@ -89,6 +89,9 @@ async def stream(
             elif isinstance(event, AnswerDelta):
                 delta = {"index": event.index, "delta": {"content": event.text}, "finish_reason": None}
                 yield sse.event(header.chunk([delta]))
+            elif isinstance(event, ThinkingDone) and event.summary is not None:
+                delta = {"index": event.index, "delta": {"reasoning_summary": event.summary}, "finish_reason": None}
+                yield sse.event(header.chunk([delta]))
             elif isinstance(event, Done):
                 yield _finish(header, event.outcome, include_usage)
     except ReasoningError as exc:  # headers are sent: the error travels as an event
@@ -97,10 +100,7 @@ async def stream(
 
 
 def _finish(header: ChunkHeader, outcome: Outcome, include_usage: bool) -> bytes:
-    finals = []
-    for choice in outcome.choices:
-        delta = {} if choice.summary is None else {"reasoning_summary": choice.summary}
-        finals.append({"index": choice.index, "delta": delta, "finish_reason": choice.finish_reason})
+    finals = [{"index": c.index, "delta": {}, "finish_reason": c.finish_reason} for c in outcome.choices]
     body = sse.event(header.chunk(finals, reasoning=reasoning(outcome)))
     if include_usage:
         body += sse.event(header.chunk([], usage=usage(outcome)))

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Request
 
-from reasoning.types import Done, Event, Outcome
 from server import sse
 from server.chat import render
 from server.chat.protocol import ChatCompletionRequest
 from server.deps import MetricsDep, PrincipalDep, ReasonerDep, RequestIdDep, SettingsDep
 from server.disconnect import unless_disconnected
+from server.events import outcome_of
 
 router = APIRouter()
 
@@ -34,12 +33,5 @@ async def create_chat_completion(
     if body.stream:
         header = render.ChunkHeader(completion_id, wanted.model, plan.created)
         return sse.EventStream(render.stream(header, wanted.n, events, body.include_usage))
-    outcome = await unless_disconnected(request, _outcome(events))
+    outcome = await unless_disconnected(request, outcome_of(events))
     return render.completion(completion_id, outcome)
-
-
-async def _outcome(events: AsyncIterator[Event]) -> Outcome:
-    async for event in events:
-        if isinstance(event, Done):
-            return event.outcome
-    raise RuntimeError("the reasoner ended without an outcome")

@@ -74,7 +74,11 @@ def start_server(tmp: Path, **env: str) -> Server:
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--model", str(MODEL)],
-            cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=ROOT,
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     server = Server(f"http://127.0.0.1:{port}", tmp / "data", log_path, process)
     deadline = time.monotonic() + START_TIMEOUT

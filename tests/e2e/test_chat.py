@@ -11,8 +11,13 @@ from server.settings import Settings
 
 MODEL = "tiny-reasoner"
 PRICE = Settings().price_table().for_model(MODEL)
-PROBLEMS = [("What is 4821 + 77?", 4898), ("What is 347 * 9?", 3123), ("What is 347 * 29?", 10063),
-            ("what is 86 x 45", 3870), ("What is 608 times 7?", 4256)]
+PROBLEMS = [
+    ("What is 4821 + 77?", 4898),
+    ("What is 347 * 9?", 3123),
+    ("What is 347 * 29?", 10063),
+    ("what is 86 x 45", 3870),
+    ("What is 608 times 7?", 4256),
+]
 HARD = "What is 734 * 869?"  # 637846, the longest reasoning the tiny model does
 
 
@@ -42,13 +47,24 @@ def test_reasoning_is_stored_never_shown(server, client, http):
     raw = json.loads(row["chains"])[0]["reasoning"]
     steps = [line for line in raw.splitlines() if "*" in line or "+" in line]
     assert "7*9=63,3" in steps  # the model really worked it out, column by column
-    streamed = http.post("/v1/chat/completions", json={
-        "model": MODEL, "messages": [{"role": "user", "content": "What is 347 * 29?"}], "stream": True,
-        "temperature": 0, "reasoning_effort": "high",
-    }).text
-    error = http.post("/v1/chat/completions", json={
-        "model": MODEL, "messages": [{"role": "user", "content": "What is 347 * 29?"}], "reasoning": {"budget_usd": 1e-9},
-    }).text
+    streamed = http.post(
+        "/v1/chat/completions",
+        json={
+            "model": MODEL,
+            "messages": [{"role": "user", "content": "What is 347 * 29?"}],
+            "stream": True,
+            "temperature": 0,
+            "reasoning_effort": "high",
+        },
+    ).text
+    error = http.post(
+        "/v1/chat/completions",
+        json={
+            "model": MODEL,
+            "messages": [{"role": "user", "content": "What is 347 * 29?"}],
+            "reasoning": {"budget_usd": 1e-9},
+        },
+    ).text
     for visible in (response.model_dump_json(), streamed, error, server.log()):
         assert "<think>" not in visible and "</think>" not in visible
         for step in steps:
@@ -122,8 +138,12 @@ def test_usage_and_cost_are_exact(server, client):
 
 def test_streaming_with_sdk_gives_answer_and_usage(client):
     stream = client.chat.completions.create(
-        model=MODEL, messages=[{"role": "user", "content": "What is 347 * 29?"}], stream=True, temperature=0,
-        reasoning_effort="high", stream_options={"include_usage": True},
+        model=MODEL,
+        messages=[{"role": "user", "content": "What is 347 * 29?"}],
+        stream=True,
+        temperature=0,
+        reasoning_effort="high",
+        stream_options={"include_usage": True},
     )
     chunks = list(stream)
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
@@ -134,10 +154,17 @@ def test_streaming_with_sdk_gives_answer_and_usage(client):
 
 def test_keepalives_while_thinking(http):
     lines = []
-    with http.stream("POST", "/v1/chat/completions", json={
-        "model": MODEL, "messages": [{"role": "user", "content": HARD}], "stream": True, "temperature": 0,
-        "reasoning": {"min_tokens": 400, "max_tokens": 500},
-    }) as response:
+    with http.stream(
+        "POST",
+        "/v1/chat/completions",
+        json={
+            "model": MODEL,
+            "messages": [{"role": "user", "content": HARD}],
+            "stream": True,
+            "temperature": 0,
+            "reasoning": {"min_tokens": 400, "max_tokens": 500},
+        },
+    ) as response:
         for line in response.iter_lines():
             lines.append(line)
     first_content = next(i for i, line in enumerate(lines) if '"content":"T' in line)

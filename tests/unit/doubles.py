@@ -39,16 +39,20 @@ class ScriptedEngine:
     markers: ThinkMarkers = MARKERS
     calls: list[GenerationParams] = field(default_factory=list)
     aborted: list[str] = field(default_factory=list)
+    rendered: list[Sequence[Message]] = field(default_factory=list)
     running: int = 0
 
     def render(self, messages: Sequence[Message], *, thinking: bool) -> Prompt:
+        self.rendered.append(messages)
         text = "".join(f"<|{m.role}|>{m.content}" for m in messages) + ("<think>\n" if thinking else "")
         return Prompt(tuple(ord(c) for c in text), in_reasoning=thinking)
 
     def count_tokens(self, text: str) -> int:
         return len(char_tokens(text))
 
-    async def generate(self, prompt: Prompt, params: GenerationParams, request_id: str) -> AsyncIterator[list[ChainDelta]]:
+    async def generate(
+        self, prompt: Prompt, params: GenerationParams, request_id: str
+    ) -> AsyncIterator[list[ChainDelta]]:
         self.calls.append(params)
         reasoning, _, answer = self.script.partition("\n</think>\n")
         text = reasoning[: params.reasoning_tokens] + "\n</think>\n" + answer

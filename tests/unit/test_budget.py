@@ -16,8 +16,14 @@ PRICE = Price(input_per_million=1.0, output_per_million=10.0)  # $0.000001 in, $
 
 
 def limits(prompt_tokens=100, context=4096, chains=1, **spec):
-    return resolve(BudgetSpec(**spec), policy=POLICY, price=PRICE, prompt_tokens=prompt_tokens,
-                   context_length=context, chains=chains)
+    return resolve(
+        BudgetSpec(**spec),
+        policy=POLICY,
+        price=PRICE,
+        prompt_tokens=prompt_tokens,
+        context_length=context,
+        chains=chains,
+    )
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,16 @@ from reasoning.types import Chain, Trace
 
 def trace(trace_id: str = "rs_1") -> Trace:
     return Trace(
-        id=trace_id, owner="local", model="tiny-reasoner", request_id="req_1", created_at=1.5, prompt_tokens=20,
-        completion_tokens=50, reasoning_tokens=30, cost_usd=0.000022, budget_tokens=192,
+        id=trace_id,
+        owner="local",
+        model="tiny-reasoner",
+        request_id="req_1",
+        created_at=1.5,
+        prompt_tokens=20,
+        completion_tokens=50,
+        reasoning_tokens=30,
+        cost_usd=0.000022,
+        budget_tokens=192,
         chains=(Chain(0, "7*9=63,3", "The answer is 63.", 30, 50, "stop"),),
     )
 

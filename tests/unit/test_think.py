@@ -43,7 +43,7 @@ def test_natural_end_counts_exactly_the_tokens_between_the_markers():
 
 
 def test_a_forced_end_mid_line_is_exact_too():
-    reasoning, answer, s = split("347*2\n7*2=1\n</think>\nThe answer is 694.")
+    _reasoning, answer, s = split("347*2\n7*2=1\n</think>\nThe answer is 694.")
     assert s.reasoning_tokens == len("347*2\n7*2=1") and answer == "The answer is 694."
 
 
@@ -87,7 +87,7 @@ def test_a_model_that_opens_thinking_itself():
 
 
 def test_no_thinking_at_all():
-    reasoning, answer, s = split("The answer is 4.", in_reasoning=False)
+    _reasoning, answer, s = split("The answer is 4.", in_reasoning=False)
     assert answer == "The answer is 4." and s.reasoning_tokens == 0
 
 
