@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from reasoning.errors import BudgetTooSmall, ContextTooLong, InvalidRequest
 from reasoning.pricing import Price
-from reasoning.types import EFFORTS, BudgetSpec
+from reasoning.types import AUTO, EFFORTS, BudgetSpec
 
 
 @dataclass(frozen=True)
@@ -36,8 +36,8 @@ class Limits:
 
 def validate(spec: BudgetSpec) -> None:
     """Reject contradictions the wire schema cannot see on its own."""
-    if spec.effort is not None and spec.effort not in EFFORTS:
-        raise InvalidRequest(f"reasoning effort must be one of {', '.join(EFFORTS)}", param="reasoning_effort")
+    if spec.effort is not None and spec.effort not in (*EFFORTS, AUTO):
+        raise InvalidRequest(f"reasoning effort must be one of {', '.join(EFFORTS)}, auto", param="reasoning_effort")
     if (
         spec.min_reasoning_tokens is not None
         and spec.max_reasoning_tokens is not None
@@ -54,8 +54,15 @@ def resolve(
     prompt_tokens: int,
     context_length: int,
     chains: int = 1,
+    spent: int = 0,
+    shared: bool = False,
 ) -> Limits:
-    """The exact limits each of `chains` generations runs under."""
+    """The exact limits each of `chains` generations runs under.
+
+    `spent` tokens were already generated for this request. `shared`: the chains are one
+    search, so max_completion_tokens caps their sum (as budget_usd always does) rather
+    than each of them, as it does for the `n` choices of a chat completion.
+    """
     validate(spec)
     room = context_length - prompt_tokens
     if room < 1:
@@ -64,9 +71,10 @@ def resolve(
         )
     totals = {"context": room}
     if spec.max_completion_tokens is not None:
-        totals["max_completion_tokens"] = spec.max_completion_tokens
+        cap = spec.max_completion_tokens
+        totals["max_completion_tokens"] = max(0, cap - spent) // chains if shared else cap
     if spec.budget_usd is not None:
-        totals["budget_usd"] = _affordable_per_chain(spec.budget_usd, price, prompt_tokens, chains, policy)
+        totals["budget_usd"] = _affordable_per_chain(spec.budget_usd, price, prompt_tokens, chains, spent, policy)
     max_tokens = min(totals.values())
 
     caps = {name: max(0, total - policy.answer_reserve) for name, total in totals.items()}
@@ -88,6 +96,8 @@ def resolve(
 
 
 def _effort_cap(spec: BudgetSpec, policy: BudgetPolicy) -> int | None:
+    if spec.effort == AUTO:
+        return policy.effort_tokens["high"]  # the ceiling; the auto strategy starts lower
     if spec.effort is not None:
         return policy.effort_tokens[spec.effort]
     if spec.max_reasoning_tokens is not None:
@@ -99,7 +109,7 @@ def _effort_cap(spec: BudgetSpec, policy: BudgetPolicy) -> int | None:
 
 
 def _affordable_per_chain(
-    budget_usd: float, price: Price, prompt_tokens: int, chains: int, policy: BudgetPolicy
+    budget_usd: float, price: Price, prompt_tokens: int, chains: int, spent: int, policy: BudgetPolicy
 ) -> int:
     affordable = price.affordable_completion_tokens(budget_usd, prompt_tokens)
     if affordable < 0:
@@ -108,7 +118,7 @@ def _affordable_per_chain(
             f"({price.cost(prompt_tokens, 0):.10f} USD for {prompt_tokens} tokens)",
             param="reasoning.budget_usd",
         )
-    per_chain = affordable // chains
+    per_chain = (affordable - spent) // chains
     if per_chain < policy.answer_reserve:
         needed = price.cost(prompt_tokens, policy.answer_reserve * chains)
         raise BudgetTooSmall(

@@ -18,6 +18,7 @@ from reasoning.types import Message
 class Prompt:
     token_ids: tuple[int, ...]
     in_reasoning: bool  # the rendered prompt ends inside an open thinking block
+    thinking_tokens: int = 0  # of that open block, how many tokens the prompt already holds
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,8 @@ class Engine(Protocol):
     def render(self, messages: Sequence[Message], *, thinking: bool) -> Prompt: ...
 
     def count_tokens(self, text: str) -> int: ...
+
+    def decode(self, token_ids: Sequence[int]) -> str: ...
 
     def generate(
         self, prompt: Prompt, params: GenerationParams, request_id: str

@@ -40,6 +40,7 @@ class ThinkSplitter:
     _answer_started: bool = False
     _token_ids: list[int] = field(default_factory=list)
     _span_start: int = 0  # index in _token_ids where the current thinking span began
+    _span_end: int | None = None  # where the first thinking span's end sequence began
     _counting: bool = False
 
     def __post_init__(self) -> None:
@@ -68,10 +69,17 @@ class ThinkSplitter:
                 if m.end_prefix and tuple(self._token_ids[span_end - len(m.end_prefix) : span_end]) == m.end_prefix:
                     span_end -= len(m.end_prefix)
                 self.reasoning_tokens += max(0, span_end - self._span_start)
+                self._span_end = span_end if self._span_end is None else self._span_end
                 self._counting = False
             elif not self._counting and token == m.start_id:
                 self._span_start = position + len(m.start_suffix)
                 self._counting = True
+
+    @property
+    def thinking_ids(self) -> tuple[int, ...]:
+        """Generated tokens up to the end of the first thinking span, its end marker
+        excluded: what to append to the prompt to resume that thinking."""
+        return tuple(self._token_ids[: self._span_end])
 
     def _drain(self, *, final: bool) -> Piece:
         piece = Piece()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
+EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")  # levels with a token budget each
+AUTO = "auto"  # the server picks the budget per prompt, between low and high
 SUMMARY_MODES = ("none", "auto", "concise", "detailed")
 STRATEGIES = ("single", "self_consistency", "adaptive")
 
@@ -47,6 +48,8 @@ class ReasoningRequest:
     request_id: str = ""
     store: bool = True
     seal_reasoning: bool = False  # return the reasoning sealed, as a Responses encrypted_content
+    strategy: str = "single"  # single | self_consistency | adaptive
+    samples: int | None = None  # most chains a search strategy may sample
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,8 @@ class Outcome:
     budget_tokens: int  # the reasoning cap each chain ran under
     budget_exhausted: bool
     stored: bool = True
+    chains: int = 1  # how many chains were generated
+    votes: dict[str, int] | None = None  # for search strategies: answer -> chains that gave it
 
 
 @dataclass(frozen=True)

@@ -89,6 +89,9 @@ class VllmEngine:
     def count_tokens(self, text: str) -> int:
         return len(self._tokenizer.encode(text, add_special_tokens=False))
 
+    def decode(self, token_ids: Sequence[int]) -> str:
+        return self._tokenizer.decode(list(token_ids), skip_special_tokens=False)
+
     async def generate(
         self, prompt: Prompt, params: GenerationParams, request_id: str
     ) -> AsyncIterator[list[ChainDelta]]:
@@ -126,7 +129,8 @@ class VllmEngine:
             top_p=1.0 if params.top_p is None else params.top_p,
             seed=params.seed,
             stop=list(params.stop) or None,
-            thinking_token_budget=vllm_thinking_budget(params.reasoning_tokens),
+            # vLLM counts the open thinking already in the prompt against the budget
+            thinking_token_budget=vllm_thinking_budget(params.reasoning_tokens + prompt.thinking_tokens),
             logprobs=0 if params.logprobs else None,
             output_kind=RequestOutputKind.DELTA,
             skip_special_tokens=True,

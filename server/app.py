@@ -84,6 +84,8 @@ async def _load_engine(runtime: Runtime, factory: EngineFactory) -> None:
             policy=settings.budget_policy(),
             prices=settings.price_table(),
             keepalive_seconds=settings.keepalive_seconds,
+            default_samples=settings.default_samples,
+            adaptive_confidence=settings.adaptive_confidence,
         ),
     )
     log.info("ready to serve %s", settings.model_name)

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from reasoning.types import BudgetSpec
 
-Effort = Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"]
+Effort = Literal["none", "minimal", "low", "medium", "high", "xhigh", "max", "auto"]
 SummaryMode = Literal["none", "auto", "concise", "detailed"]
 
 
@@ -29,7 +29,7 @@ class ReasoningOptions(WireModel):
     min_tokens: int | None = Field(None, ge=0, le=10_000_000)
     budget_usd: float | None = Field(None, ge=0, le=1_000_000)
     summary: SummaryMode | None = None
-    strategy: Literal["single"] = "single"
+    strategy: Literal["single", "self_consistency", "adaptive"] = "single"
     samples: int | None = Field(None, ge=1, le=64)
 
 

@@ -60,6 +60,11 @@ class Settings(BaseSettings):
     )
     default_price: PriceSetting = PriceSetting(input_per_million=1.0, output_per_million=4.0)
 
+    # Test-time search: chains a search samples when a request names no `samples`, and the
+    # probability that the leading answer is ahead at which adaptive sampling stops.
+    default_samples: int = Field(5, ge=1, le=64)
+    adaptive_confidence: float = Field(0.9, gt=0.5, lt=1)
+
     # Summaries: "extractive" picks the steps that carry the argument (any model);
     # "model" asks the served model to summarize (for capable production models).
     summarizer: Literal["extractive", "model"] = "extractive"

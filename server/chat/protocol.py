@@ -71,4 +71,6 @@ class ChatCompletionRequest(WireModel):
             summary=(self.reasoning.summary if self.reasoning else None) or "none",
             owner=owner,
             request_id=request_id,
+            strategy=self.reasoning.strategy if self.reasoning else "single",
+            samples=self.reasoning.samples if self.reasoning else None,
         )

@@ -30,12 +30,16 @@ def usage(outcome: Outcome) -> dict:
 
 def reasoning(outcome: Outcome) -> dict:
     """Our extension: which trace holds the hidden reasoning and how the budget went."""
-    return {
+    summary = {
         "id": outcome.trace_id if outcome.stored else None,
         "budget_tokens": outcome.budget_tokens,
         "reasoning_tokens": outcome.usage.reasoning_tokens,
         "budget_exhausted": outcome.budget_exhausted,
+        "chains": outcome.chains,
     }
+    if outcome.votes is not None:
+        summary["votes"] = outcome.votes
+    return summary
 
 
 def completion(completion_id: str, outcome: Outcome) -> dict:

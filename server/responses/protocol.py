@@ -96,6 +96,8 @@ class CreateResponse(WireModel):
             summary=self.summary_mode,
             owner=owner,
             request_id=request_id,
+            strategy=self.reasoning.strategy if self.reasoning else "single",
+            samples=self.reasoning.samples if self.reasoning else None,
             store=self.store,
             seal_reasoning=ENCRYPTED_CONTENT in self.include,
         )

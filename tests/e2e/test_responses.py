@@ -59,8 +59,9 @@ def test_stream_events_in_order_and_reasoning_hidden(server, client):
 
 
 def test_create_with_stream_true_works_unmodified(client):
-    events = list(client.responses.create(model=MODEL, input=QUESTION, temperature=0, stream=True,
-                                          reasoning={"effort": "high"}))
+    events = list(
+        client.responses.create(model=MODEL, input=QUESTION, temperature=0, stream=True, reasoning={"effort": "high"})
+    )
     assert events[0].type == "response.created" and events[-1].type == "response.completed"
     assert "".join(e.delta for e in events if e.type == "response.output_text.delta") == "The answer is 10063."
 

@@ -4,6 +4,7 @@ with character tokens. The end-to-end tests use the real vLLM engine."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
@@ -29,10 +30,14 @@ def char_tokens(text: str) -> list[tuple[int, str]]:
 
 @dataclass
 class ScriptedEngine:
-    """Replays `script` (reasoning, then "\\n</think>\\n", then the answer) for every chain,
-    honouring the reasoning cap by cutting the reasoning and forcing the end marker."""
+    """Replays scripts ("reasoning\\n</think>\\nanswer"), one per chain in turn, honouring the
+    reasoning cap by cutting the reasoning and forcing the end marker, and resuming a cut
+    chain from the thinking its prompt already holds. `logprobs` gives each script's
+    per-token log-probability."""
 
     script: str = "1+1=2\n</think>\nThe answer is 2."
+    scripts: list[str] = field(default_factory=list)  # overrides `script`, cycled per chain
+    logprobs: list[float] = field(default_factory=list)
     delay: float = 0.0
     model_name: str = "tiny-reasoner"
     context_length: int = 1024
@@ -41,6 +46,7 @@ class ScriptedEngine:
     aborted: list[str] = field(default_factory=list)
     rendered: list[Sequence[Message]] = field(default_factory=list)
     running: int = 0
+    _chain: itertools.count = field(default_factory=itertools.count)
 
     def render(self, messages: Sequence[Message], *, thinking: bool) -> Prompt:
         self.rendered.append(messages)
@@ -50,21 +56,37 @@ class ScriptedEngine:
     def count_tokens(self, text: str) -> int:
         return len(char_tokens(text))
 
+    def decode(self, token_ids: Sequence[int]) -> str:
+        return "".join("</think>" if t == END else chr(t) for t in token_ids)
+
+    def _chain_tokens(self, prompt: Prompt, params: GenerationParams) -> tuple[list[tuple[int, str]], float]:
+        number = next(self._chain)
+        scripts = self.scripts or [self.script]
+        script = scripts[number % len(scripts)]
+        logprob = self.logprobs[number % len(self.logprobs)] if self.logprobs else -0.1
+        reasoning, _, answer = script.partition("\n</think>\n")
+        start = prompt.thinking_tokens
+        text = reasoning[start : start + params.reasoning_tokens] + "\n</think>\n" + answer
+        return char_tokens(text)[: params.max_tokens], logprob
+
     async def generate(
         self, prompt: Prompt, params: GenerationParams, request_id: str
     ) -> AsyncIterator[list[ChainDelta]]:
         self.calls.append(params)
-        reasoning, _, answer = self.script.partition("\n</think>\n")
-        text = reasoning[: params.reasoning_tokens] + "\n</think>\n" + answer
-        tokens = char_tokens(text)[: params.max_tokens]
+        chains = [self._chain_tokens(prompt, params) for _ in range(params.n)]
         self.running += 1
         finished = False
         try:
-            for position, (token, piece) in enumerate(tokens, start=1):
+            for step in range(max(len(tokens) for tokens, _ in chains)):
                 await asyncio.sleep(self.delay)
-                last = position == len(tokens)
-                reason = ("length" if len(tokens) == params.max_tokens else "stop") if last else None
-                yield [ChainDelta(i, (token,), piece, reason) for i in range(params.n)]
+                batch = []
+                for index, (tokens, logprob) in enumerate(chains):
+                    if step < len(tokens):
+                        last = step == len(tokens) - 1
+                        reason = ("length" if len(tokens) == params.max_tokens else "stop") if last else None
+                        token, piece = tokens[step]
+                        batch.append(ChainDelta(index, (token,), piece, reason, logprob * (step + 1)))
+                yield batch
             finished = True
         finally:
             self.running -= 1

@@ -94,3 +94,10 @@ def test_no_thinking_at_all():
 def test_stray_angle_brackets_in_the_answer_are_shown_once_clear():
     _, answer, _ = split("x\n</think>\n3 < 4 and <b>", chunk=2)
     assert answer == "3 < 4 and <b>"
+
+
+def test_thinking_ids_resume_before_a_forced_end():
+    _, _, s = split("347*2\n7*2=1\n</think>\nThe answer is 694.")
+    assert s.thinking_ids == tuple(ord(c) for c in "347*2\n7*2=1")
+    _, _, open_chain = split("1+1=2\n2+2")
+    assert open_chain.thinking_ids == tuple(ord(c) for c in "1+1=2\n2+2")

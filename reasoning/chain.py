@@ -1,0 +1,109 @@
+"""One generated chain as it streams, and the engine stream with silence made visible."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+from dataclasses import dataclass, field
+
+from reasoning.engine import ChainDelta
+from reasoning.think import ThinkSplitter
+from reasoning.types import Chain, ThinkingDone
+
+
+@dataclass
+class ChainState:
+    """A chain's splitter, its reasoning and answer so far, and what the client saw of it."""
+
+    splitter: ThinkSplitter
+    prefix: str = ""  # reasoning carried over from the chain this one resumes
+    reasoning: list[str] = field(default_factory=list)
+    answer: list[str] = field(default_factory=list)
+    finish_reason: str | None = None
+    cumulative_logprob: float = 0.0
+    logprob_at_close: float | None = None  # cumulative log-probability when thinking ended
+    done: ThinkingDone | None = None
+    summary_tokens: int = 0
+
+    def take(self, delta: ChainDelta) -> str:
+        """Absorb a delta; return the new visible answer text."""
+        was_closed = self.splitter.closed
+        piece = self.splitter.feed(delta.token_ids, delta.text)
+        if delta.cumulative_logprob is not None:
+            self.cumulative_logprob = delta.cumulative_logprob
+        if self.splitter.closed and not was_closed:
+            self.logprob_at_close = self.cumulative_logprob
+        if delta.finish_reason is not None:
+            self.finish_reason = delta.finish_reason
+            tail = self.splitter.finish()
+            piece.reasoning += tail.reasoning
+            piece.answer += tail.answer
+        self.reasoning.append(piece.reasoning)
+        self.answer.append(piece.answer)
+        return piece.answer
+
+    @property
+    def thought(self) -> bool:
+        """The thinking is over: closed by its marker, or the chain has finished."""
+        return self.splitter.closed or self.finish_reason is not None
+
+    @property
+    def raw_reasoning(self) -> str:
+        return (self.prefix + "".join(self.reasoning)).strip()
+
+    @property
+    def answer_text(self) -> str:
+        return "".join(self.answer)
+
+    @property
+    def mean_logprob(self) -> float:
+        return self.cumulative_logprob / max(1, self.splitter.completion_tokens)
+
+    @property
+    def answer_mean_logprob(self) -> float | None:
+        """Mean log-probability of the tokens after the thinking: how sure the answer is."""
+        if self.logprob_at_close is None:
+            return None
+        answer_tokens = self.splitter.completion_tokens - self.splitter.reasoning_tokens
+        return (self.cumulative_logprob - self.logprob_at_close) / max(1, answer_tokens)
+
+    def exhausted(self, cap: int) -> bool:
+        """Its thinking was ended by the budget rather than by the model."""
+        return cap > 0 and (self.splitter.reasoning_tokens >= cap or not self.splitter.closed)
+
+    def record(self, index: int) -> Chain:
+        return Chain(
+            index=index,
+            reasoning=self.raw_reasoning,
+            answer=self.answer_text,
+            reasoning_tokens=self.splitter.reasoning_tokens,
+            completion_tokens=self.splitter.completion_tokens,
+            finish_reason="length" if self.finish_reason == "length" else "stop",
+        )
+
+
+async def ticking(source: AsyncIterator[list[ChainDelta]], interval: float) -> AsyncIterator[list[ChainDelta]]:
+    """The source's items, and an empty item whenever `interval` seconds pass without one
+    (an engine queue can be silent for long). Leaving early closes the source, which aborts
+    the engine request."""
+    async with aclosing(source):
+        pending: asyncio.Task | None = None
+        try:
+            while True:
+                if pending is None:
+                    pending = asyncio.ensure_future(anext(source))
+                done, _ = await asyncio.wait({pending}, timeout=interval)
+                if not done:
+                    yield []
+                    continue
+                pending = None
+                try:
+                    item = done.pop().result()
+                except StopAsyncIteration:
+                    return
+                yield item
+        finally:
+            if pending is not None and not pending.done():
+                pending.cancel()
+                await asyncio.gather(pending, return_exceptions=True)
