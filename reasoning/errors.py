@@ -4,11 +4,14 @@
     ├── InvalidRequest          the request cannot be served as asked (400)
     │   ├── BudgetTooSmall        budget_usd cannot pay for the prompt and a minimal answer
     │   └── ContextTooLong        the prompt leaves no room in the model's context
+    ├── Unauthenticated         no API key, or one that is unknown or revoked (401)
     ├── NotFound                no such model, trace or response (404)
     ├── Forbidden               the caller may not do this (403)
     ├── QuotaExceeded           the caller's spending budget is used up (429)
     ├── Unavailable             the engine is not ready or is shutting down (503)
-    └── EngineFailure           the engine broke while serving; details stay in the server log (500)
+    ├── EngineFailure           the engine broke while serving; details stay in the server log (500)
+    └── StoreFailure            the trace store failed; details stay in the server log (500)
+        └── TraceUnreadable       a stored record did not authenticate: tampered, or its key is gone
 
 Messages never carry prompt or reasoning text: they are shown to clients and logged.
 """
@@ -47,6 +50,12 @@ class ContextTooLong(InvalidRequest):
     code = "context_length_exceeded"
 
 
+class Unauthenticated(ReasoningError):
+    """The server has API keys and the request carried none, or one it does not know."""
+
+    code = "invalid_api_key"
+
+
 class NotFound(ReasoningError):
     """The named model, trace or response does not exist for this caller."""
 
@@ -75,3 +84,16 @@ class EngineFailure(ReasoningError):
     """The engine failed while serving a request."""
 
     code = "engine_error"
+
+
+class StoreFailure(ReasoningError):
+    """The trace store could not do what was asked (a database error)."""
+
+    code = "store_error"
+
+
+class TraceUnreadable(StoreFailure):
+    """A stored trace failed to decrypt: it was altered, or no key in the ring opens it.
+    Never answered with the bytes as they are."""
+
+    code = "trace_unreadable"

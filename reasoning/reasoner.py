@@ -25,7 +25,7 @@ from reasoning.engine import Engine, GenerationParams, Prompt
 from reasoning.errors import BudgetTooSmall, InvalidRequest, NotFound
 from reasoning.pricing import PriceTable
 from reasoning.store import TraceStore
-from reasoning.store.crypto import KeyRing
+from reasoning.store.crypto import PurposeKeys
 from reasoning.summarize import Summarizer
 from reasoning.think import ThinkSplitter
 from reasoning.types import (
@@ -50,12 +50,19 @@ class Plan:
     request: ReasoningRequest
     prompt: Prompt
     limits: Limits  # for one chain, before anything is spent
+    most_chains: int = 1  # the most chains its strategy may generate
     trace_id: str = field(default_factory=lambda: f"rs_{uuid.uuid4().hex}")
     created: int = field(default_factory=lambda: int(time.time()))
 
     @property
     def strategy(self) -> str:
         return strategy_of(self.request)
+
+    @property
+    def most_completion_tokens(self) -> int:
+        """The worst case: every chain it may run, each to the per-chain cap (a search's later
+        rounds only get less), so a per-key budget can hold it before anything runs."""
+        return self.most_chains * self.limits.max_tokens
 
 
 def strategy_of(request: ReasoningRequest) -> str:
@@ -73,7 +80,7 @@ class ReasonerConfig:
 
 class Reasoner:
     def __init__(
-        self, engine: Engine, store: TraceStore, summarizer: Summarizer, sealer: KeyRing, config: ReasonerConfig
+        self, engine: Engine, store: TraceStore, summarizer: Summarizer, sealer: PurposeKeys, config: ReasonerConfig
     ) -> None:
         self.engine = engine
         self.store = store
@@ -92,7 +99,7 @@ class Reasoner:
         if not limits.thinking:
             prompt = self.engine.render(request.messages, thinking=False)
             limits = self.limits(request, prompt, chains=request.n)
-        return Plan(request, prompt, limits)
+        return Plan(request, prompt, limits, strategies.most_chains(request, strategy_of(request), self.config))
 
     def limits(self, request: ReasoningRequest, prompt: Prompt, chains: int, spent: int = 0) -> Limits:
         return budget.resolve(
@@ -193,7 +200,7 @@ class Session:
             made = await self.reasoner.summarizer.summarize(chain.raw_reasoning, self.request.summary)
             summary, chain.summary_tokens = made.text, made.tokens
         if self.request.seal_reasoning:
-            ring, owner = self.reasoner.sealer, self.request.owner
+            ring, owner = self.reasoner.sealer.ring, self.request.owner
             sealed = encrypted_content.seal(ring, self.plan.trace_id, owner, chain.raw_reasoning)
         chain.done = ThinkingDone(index, summary, sealed)
         return chain.done

@@ -23,11 +23,11 @@ from typing import TYPE_CHECKING
 
 from reasoning.budget import Limits
 from reasoning.engine import Prompt
-from reasoning.types import Event
+from reasoning.types import Event, ReasoningRequest
 from reasoning.voting import Ballot, leader_probability, settled, tally
 
 if TYPE_CHECKING:
-    from reasoning.reasoner import Session
+    from reasoning.reasoner import ReasonerConfig, Session
 
 AUTO_CONFIDENCE = math.log(0.9)  # mean answer-token probability that accepts a cut probe's answer
 
@@ -80,7 +80,8 @@ async def auto(s: Session) -> AsyncIterator[Event]:
             yield event
         return
     thought = probe.splitter.thinking_ids
-    resumed = Prompt(s.plan.prompt.token_ids + thought, in_reasoning=True, thinking_tokens=len(thought))
+    opened = s.plan.prompt.thinking_tokens + len(thought)
+    resumed = Prompt(s.plan.prompt.token_ids + thought, in_reasoning=True, thinking_tokens=opened)
     limits = s.limits(1, resumed)
     if limits is None:  # nothing left to resume with: the probe's answer stands
         s.stopped_by_budget = True
@@ -95,6 +96,12 @@ async def auto(s: Session) -> AsyncIterator[Event]:
 
 def _samples(s: Session) -> int:
     return s.request.samples or s.reasoner.config.default_samples
+
+
+def most_chains(request: ReasoningRequest, strategy: str, config: ReasonerConfig) -> int:
+    """The most chains a strategy may generate for a request: the n choices of `single`, a
+    probe and one resumption for `auto`, up to `samples` for the searches."""
+    return {"single": request.n, "auto": 2}.get(strategy, request.samples or config.default_samples)
 
 
 def _fewest_that_can_settle(confidence: float) -> int:

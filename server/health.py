@@ -19,6 +19,8 @@ async def health() -> dict:
 @router.get("/ready")
 async def ready(runtime: RuntimeDep):
     """The engine is loaded and the server admits requests."""
+    if runtime.drain.draining:
+        return error_response(503, "the server is shutting down", None, "shutting_down")
     if runtime.reasoner is None:
         return error_response(503, "the model is still loading", None, "not_ready")
     return {"status": "ready", "model": runtime.settings.model_name}

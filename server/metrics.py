@@ -7,15 +7,25 @@ process-wide registry and are exposed beside ours on /metrics.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from reasoning.errors import ReasoningError
 from reasoning.types import AnswerDelta, Done, Event, Outcome
+from server import lifecycle, logs
 
 TOKEN_BUCKETS = (0, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536)
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80, 160, 320, 640)
+# Every value a label may take, besides the served model name (one per server).
+ENDPOINTS = ("chat", "responses", "traces")  # the names server/middleware.py gives paths
+GENERATING_ENDPOINTS = ("chat", "responses")
+STATUS_CLASSES = ("2xx", "4xx", "5xx")  # 1xx and 3xx are never answered; 499 (client gone) is 4xx
+TOKEN_KINDS = ("prompt", "reasoning", "answer", "summary")
+ROLES = ("user", "admin")
 
 
 def status_class(status: int) -> str:
@@ -60,23 +70,67 @@ class Metrics:
         )
         self.in_flight = Gauge("reasoning_requests_in_flight", "Requests being generated now.", registry=r)
         self.trace_reads = Counter("reasoning_trace_reads", "Raw reasoning reads by role.", ["role"], registry=r)
+        self.store_errors = Counter(
+            "reasoning_trace_store_errors", "Trace store failures by operation.", ["operation"], registry=r
+        )
+        # key_id is the key's public id (key_…), never its secret.
+        self.key_spend = Gauge(
+            "reasoning_key_spend_ratio",
+            "Share of each budgeted key's budget spent this period.",
+            ["key_id"],
+            registry=r,
+        )
+        self._start_at_zero()
+
+    def _start_at_zero(self) -> None:
+        """Create every series whose labels are known in advance, at 0: a counter whose series
+        appears already at 1 hides that first increase from rate() and increase(), so the
+        first error, or the first exhausted budget, would never show nor alert."""
+        model = self.model
+        for endpoint in ENDPOINTS:
+            for status in STATUS_CLASSES:
+                self.requests.labels(model, endpoint, status)
+        for endpoint in GENERATING_ENDPOINTS:
+            self.duration.labels(model, endpoint)
+        for kind in TOKEN_KINDS:
+            self.tokens.labels(model, kind)
+        for collector in (self.reasoning_tokens, self.budget_exhausted, self.cost, self.first_answer):
+            collector.labels(model)
+        for role in ROLES:
+            self.trace_reads.labels(role)
+
+    def count_store_error(self, operation: str) -> None:
+        self.store_errors.labels(operation).inc()
 
     def count_request(self, endpoint: str, status: int) -> None:
         self.requests.labels(self.model, endpoint, status_class(status)).inc()
 
     async def observed(self, events: AsyncIterator[Event], endpoint: str) -> AsyncIterator[Event]:
-        """Pass a request's events through, recording its latency, first answer and outcome."""
+        """Pass a request's events through, recording its latency, first answer and outcome
+        (here and in its access log line), within the server's shutdown grace (`bounded`)."""
         started = time.monotonic()
         answered = False
+        access = logs.current()
         self.in_flight.inc()
         try:
-            async for event in events:
-                if isinstance(event, AnswerDelta) and not answered:
-                    answered = True
-                    self.first_answer.labels(self.model).observe(time.monotonic() - started)
-                elif isinstance(event, Done):
-                    self._record(event.outcome)
-                yield event
+            async with aclosing(lifecycle.bounded(events)) as watched:
+                async for event in watched:
+                    if isinstance(event, AnswerDelta) and not answered:
+                        answered = True
+                        self.first_answer.labels(self.model).observe(time.monotonic() - started)
+                    elif isinstance(event, Done):
+                        self._record(event.outcome)
+                        if access is not None:
+                            access.outcome = event.outcome
+                    yield event
+        except ReasoningError as exc:
+            if access is not None:
+                access.error = exc.code
+            raise
+        except asyncio.CancelledError:
+            if access is not None:
+                access.error = "cancelled"  # the client left (or, at shutdown, uvicorn gave up on it)
+            raise
         finally:
             self.in_flight.dec()
             self.duration.labels(self.model, endpoint).observe(time.monotonic() - started)

@@ -1,4 +1,4 @@
-"""Per-request plumbing below the routes: a request id, a body size cap, request counts."""
+"""Per-request plumbing below the routes: a request id, a body size cap, request counts, the access log."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import uuid
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from server import logs
+from server.admission import budget_header
 from server.metrics import Metrics
 
 REQUEST_ID_HEADER = b"x-request-id"
@@ -30,21 +32,28 @@ class RequestContext:
         given = headers.get(REQUEST_ID_HEADER, b"")
         request_id = given.decode() if _CLIENT_ID.match(given) else f"req_{uuid.uuid4().hex}"
         scope.setdefault("state", {})["request_id"] = request_id
-        status = 500
+        endpoint = next((name for prefix, name in ENDPOINTS if scope["path"].startswith(prefix)), None)
+        access = logs.open_access(request_id, scope, endpoint)  # API requests only
+        status, stream = 500, False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, stream
             if message["type"] == "http.response.start":
                 status = message["status"]
+                stream = _is_event_stream(message.get("headers", []))
                 message["headers"] = [*message.get("headers", []), (REQUEST_ID_HEADER, request_id.encode())]
+                budget = budget_header(scope["state"])  # set by authentication, for budgeted keys
+                if budget is not None:
+                    message["headers"].append(budget)
             await send(message)
 
         try:
             await self.app(scope, self._capped(receive, headers), send_with_id)
         finally:
-            endpoint = next((name for prefix, name in ENDPOINTS if scope["path"].startswith(prefix)), None)
             if endpoint is not None:
                 self.metrics.count_request(endpoint, status)
+            if access is not None:
+                logs.close_access(access, status, stream)
 
     def _capped(self, receive: Receive, headers: dict[bytes, bytes]) -> Receive:
         limit = self.max_body_bytes
@@ -62,3 +71,7 @@ class RequestContext:
             return message
 
         return receive_capped
+
+
+def _is_event_stream(headers: list[tuple[bytes, bytes]]) -> bool:
+    return any(k.lower() == b"content-type" and v.startswith(b"text/event-stream") for k, v in headers)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import time
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 from reasoning.errors import NotFound
+from server.auth import authenticate
 from server.deps import SettingsDep
 
-router = APIRouter()
+router = APIRouter(dependencies=[Depends(authenticate)])  # keys, when configured, guard this too
 _STARTED = int(time.time())
 
 

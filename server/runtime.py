@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 from reasoning.engine import Engine
 from reasoning.reasoner import Reasoner
-from reasoning.store import TraceStore
-from reasoning.store.crypto import KeyRing
+from reasoning.store import Store
+from server.lifecycle import Drain
 from server.metrics import Metrics
 from server.settings import Settings
 
@@ -16,9 +16,9 @@ from server.settings import Settings
 @dataclass
 class Runtime:
     settings: Settings
-    store: TraceStore
+    store: Store
     metrics: Metrics
-    keyring: KeyRing  # one ring for traces at rest and encrypted_content, each with derived keys
+    drain: Drain = field(default_factory=Drain)  # admission and graceful shutdown
     engine: Engine | None = None
     reasoner: Reasoner | None = None
     loading: asyncio.Task | None = field(default=None, repr=False)

@@ -11,7 +11,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from reasoning.budget import BudgetPolicy
 from reasoning.engine import EngineConfig
 from reasoning.pricing import Price, PriceTable
-from reasoning.store.crypto import KeyRing, load_or_create, parse_keys
+from reasoning.store.crypto import KeyFile, KeyRing, KeySource, parse_keys
+from reasoning.store.records import parse_duration
 from reasoning.types import EFFORTS
 
 EMBEDDED_MODEL = Path(__file__).resolve().parents[1] / "models" / "tiny-reasoner"
@@ -38,7 +39,9 @@ class Settings(BaseSettings):
     pipeline_parallel_size: int = Field(1, ge=1)
     enforce_eager: bool = True  # CUDA graphs / compilation cost start-up time; turn off on GPUs for speed
     engine_args: dict[str, Any] = Field(default_factory=dict)  # any other vLLM engine argument, as JSON
-    reasoning_start: str = "<think>\n"  # the model's opening of thinking, as the engine counts it
+    # The model's opening of thinking: one token. vLLM's thinking budget miscounts a
+    # multi-token start string (it assumes one token, and lets chains think a token long).
+    reasoning_start: str = "<think>"
     reasoning_end: str = "\n</think>\n"  # forced when a chain's reasoning budget is spent
 
     # Budgets and prices.
@@ -78,6 +81,15 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(1_000_000, ge=1024)
     max_n: int = Field(16, ge=1)
 
+    # Operation. On SIGTERM new requests get 503 at once and those in flight get this long to
+    # finish before they are aborted; keep the orchestrator's kill timeout above it (Kubernetes:
+    # terminationGracePeriodSeconds > preStop sleep + this + ~20 s for the abort and engine stop).
+    shutdown_grace_seconds: float = Field(30.0, ge=0)
+    # The log on stdout: "json", one object per line for log collectors, or "text" for people.
+    # Either way the access log has one line per API request, and never prompt or answer text.
+    log_format: Literal["json", "text"] = "json"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
     # Storage.
     data_dir: Path = Path("data")
     store_url: str | None = None  # default: sqlite:///<data_dir>/reasoning.db
@@ -85,12 +97,24 @@ class Settings(BaseSettings):
     # last; default: a key file generated in the data directory on first start (mode 0600).
     trace_keys: str | None = None
 
+    # The trace vault and API keys.
+    raw_access: Literal["admin", "owner", "none"] = "admin"  # who may read raw reasoning: admins, + owners, nobody
+    trace_retention: str = "30d"  # traces (and their audit records) expire after this: 30d, 12h, 90m, seconds
+    maintenance_interval_seconds: float = Field(3600.0, gt=0)  # how often expired traces are purged
+    reservation_ttl_seconds: float = Field(3600.0, gt=0)  # a budget reservation whose request died lapses after this
+
     @field_validator("effort_tokens")
     @classmethod
     def _every_effort(cls, value: dict[str, int | None]) -> dict[str, int | None]:
         missing = set(EFFORTS) - set(value)
         if missing:
             raise ValueError(f"effort_tokens lacks {sorted(missing)}")
+        return value
+
+    @field_validator("trace_retention")
+    @classmethod
+    def _a_duration(cls, value: str) -> str:
+        parse_duration(value)
         return value
 
     @model_validator(mode="after")
@@ -107,9 +131,17 @@ class Settings(BaseSettings):
     def resolved_store_url(self) -> str:
         return self.store_url or f"sqlite:///{self.data_dir / 'reasoning.db'}"
 
-    def keyring(self) -> KeyRing:
-        keys = parse_keys(self.trace_keys) if self.trace_keys else load_or_create(self.data_dir / "trace-keys")
-        return KeyRing(keys)
+    @property
+    def trace_retention_seconds(self) -> float:
+        return parse_duration(self.trace_retention)
+
+    def trace_key_source(self) -> KeySource:
+        """Where the store gets its key ring: REASONING_TRACE_KEYS as given, or the data
+        directory's key file, read again when `vault rotate` adds a key to it."""
+        if self.trace_keys:
+            ring = KeyRing(parse_keys(self.trace_keys))
+            return lambda: ring
+        return KeyFile(self.data_dir / "trace-keys").ring
 
     def engine_config(self) -> EngineConfig:
         return EngineConfig(

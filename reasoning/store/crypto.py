@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,7 +105,66 @@ def load_or_create(path: Path) -> dict[str, bytes]:
     """The key file in the data directory, created with one fresh key (mode 0600) if absent."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process (a replica, the CLI) created it first
+            return parse_keys(path.read_text())
         with os.fdopen(fd, "w") as out:
             out.write(format_keys(dict([new_key()])) + "\n")
+            out.flush()
+            os.fsync(out.fileno())
     return parse_keys(path.read_text())
+
+
+KeySource = Callable[[], KeyRing]  # the ring as it is now: a key file may gain keys while serving
+
+
+class PurposeKeys:
+    """One purpose's keys from a source that may change: derived again only when the
+    source hands out a new ring (after a rotation), not on every seal."""
+
+    def __init__(self, source: KeySource, purpose: str) -> None:
+        self._source = source
+        self._purpose = purpose
+        self._from: KeyRing | None = None
+        self._ring: KeyRing | None = None
+
+    @property
+    def ring(self) -> KeyRing:
+        current = self._source()
+        if current is not self._from or self._ring is None:
+            self._ring, self._from = current.for_purpose(self._purpose), current
+        return self._ring
+
+
+class KeyFile:
+    """The data directory's key file as a key source, read again whenever it changes: a key
+    that `reasoning-server vault rotate` appends is used for new seals at once, and rows the
+    rotation re-wrapped under it stay readable, without a restart."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._stamp: tuple[int, int] | None = None
+        self._ring: KeyRing | None = None
+
+    def ring(self) -> KeyRing:
+        if self._ring is None:
+            load_or_create(self.path)
+        stat = self.path.stat()
+        stamp = (stat.st_mtime_ns, stat.st_size)
+        if stamp != self._stamp or self._ring is None:
+            self._ring, self._stamp = KeyRing(parse_keys(self.path.read_text())), stamp
+        return self._ring
+
+    def add_key(self) -> str:
+        """Append a fresh key, which becomes the newest; returns its id. The file is replaced
+        atomically and keeps mode 0600."""
+        keys = {**self.ring().keys, **dict([new_key()])}
+        spare = self.path.with_name(f".{self.path.name}.{secrets.token_hex(4)}")
+        fd = os.open(spare, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(format_keys(keys) + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(spare, self.path)
+        return next(reversed(keys))

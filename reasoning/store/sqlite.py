@@ -1,95 +1,107 @@
-"""The embedded trace store: one SQLite file, WAL journal, every commit synced to disk."""
+"""The embedded backend: one SQLite file, WAL journal, every commit synced to disk.
+
+One thread owns the connection, so its calls are serialized without locks around
+SQLite itself; an asyncio lock keeps one transaction open at a time. Deleted rows are
+overwritten in place (secure_delete) and the WAL is truncated after deletions, so a
+deleted trace does not linger in the files.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import sqlite3
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from reasoning.types import Chain, Trace
+from reasoning.store.db import SQLITE, Row
 
-MIGRATIONS = (
-    """
-    CREATE TABLE traces (
-        id TEXT PRIMARY KEY,
-        owner TEXT NOT NULL,
-        model TEXT NOT NULL,
-        request_id TEXT NOT NULL,
-        created_at REAL NOT NULL,
-        prompt_tokens INTEGER NOT NULL,
-        completion_tokens INTEGER NOT NULL,
-        reasoning_tokens INTEGER NOT NULL,
-        cost_usd REAL NOT NULL,
-        budget_tokens INTEGER NOT NULL,
-        chains BLOB NOT NULL
-    );
-    CREATE INDEX traces_owner_created ON traces (owner, created_at);
-    """,
-)
+T = TypeVar("T")
+BUSY_TIMEOUT_MS = 30_000  # another process (the `keys` command, a `vault rotate`) holds the write lock
 
 
-class SqliteTraceStore:
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # One thread owns the connection: calls are serialized without locks.
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="trace-store")
-        self._db = self._executor.submit(_connect, path).result()
+class SqliteDatabase:
+    dialect = SQLITE
 
-    async def _run(self, fn, *args: Any) -> Any:
+    def __init__(self, executor: ThreadPoolExecutor, db: sqlite3.Connection) -> None:
+        self._executor = executor
+        self._db = db
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: Path) -> SqliteDatabase:
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="trace-store")
+        db = await asyncio.get_running_loop().run_in_executor(executor, _connect, path)
+        return cls(executor, db)
+
+    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, self._db, *args)
 
-    async def put(self, trace: Trace) -> None:
-        await self._run(_insert, trace)
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[_SqliteTx]:
+        async with self._lock:
+            # IMMEDIATE takes the write lock now: a read-modify-write (a budget reservation)
+            # sees no other writer between its read and its write, in this process or another.
+            await self._call(_run, "BEGIN IMMEDIATE", ())
+            try:
+                yield _SqliteTx(self)
+            except BaseException:
+                # Queued behind the statement a cancellation interrupted, on the same thread.
+                with suppress(sqlite3.Error):
+                    await self._call(_run, "ROLLBACK", ())
+                raise
+            try:
+                await self._call(_run, "COMMIT", ())
+            except sqlite3.Error:
+                with suppress(sqlite3.Error):
+                    await self._call(_run, "ROLLBACK", ())
+                raise
 
-    async def get(self, trace_id: str) -> Trace | None:
-        return await self._run(_select, trace_id)
+    async def migration_lock(self, tx: _SqliteTx) -> None:
+        return None  # BEGIN IMMEDIATE already excludes every other writer
+
+    async def scrub(self) -> None:
+        async with self._lock:
+            await self._call(_run, "PRAGMA wal_checkpoint(TRUNCATE)", ())
 
     async def close(self) -> None:
-        await self._run(sqlite3.Connection.close)
+        await self._call(sqlite3.Connection.close)
         self._executor.shutdown(wait=True)
 
 
+class _SqliteTx:
+    def __init__(self, database: SqliteDatabase) -> None:
+        self._database = database
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        return await self._database._call(_run, sql, params)
+
+    async def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        return await self._database._call(_one, sql, params)
+
+    async def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        return await self._database._call(_all, sql, params)
+
+
 def _connect(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=FULL")  # a committed trace survives power loss, not only a crash
-    db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-    row = db.execute("SELECT version FROM schema_version").fetchone()
-    current = row[0] if row else 0
-    for version, script in enumerate(MIGRATIONS[current:], start=current + 1):
-        db.executescript(
-            f"BEGIN;\n{script}\nDELETE FROM schema_version;\nINSERT INTO schema_version VALUES ({version});\nCOMMIT;"
-        )
+    db.execute("PRAGMA secure_delete=ON")  # deleted rows are zeroed, not left in free pages
     return db
 
 
-def _insert(db: sqlite3.Connection, trace: Trace) -> None:
-    chains = json.dumps([asdict(c) for c in trace.chains]).encode()
-    db.execute(
-        "INSERT INTO traces VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            trace.id,
-            trace.owner,
-            trace.model,
-            trace.request_id,
-            trace.created_at,
-            trace.prompt_tokens,
-            trace.completion_tokens,
-            trace.reasoning_tokens,
-            trace.cost_usd,
-            trace.budget_tokens,
-            chains,
-        ),
-    )
+def _run(db: sqlite3.Connection, sql: str, params: Sequence[Any]) -> int:
+    return db.execute(sql, params).rowcount
 
 
-def _select(db: sqlite3.Connection, trace_id: str) -> Trace | None:
-    row = db.execute("SELECT * FROM traces WHERE id = ?", (trace_id,)).fetchone()
-    if row is None:
-        return None
-    *fields, chains = row
-    return Trace(*fields, chains=tuple(Chain(**c) for c in json.loads(chains)))
+def _one(db: sqlite3.Connection, sql: str, params: Sequence[Any]) -> Row | None:
+    return db.execute(sql, params).fetchone()
+
+
+def _all(db: sqlite3.Connection, sql: str, params: Sequence[Any]) -> list[Row]:
+    return db.execute(sql, params).fetchall()

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from server import sse
 from server.chat import render
 from server.chat.protocol import ChatCompletionRequest
-from server.deps import MetricsDep, PrincipalDep, ReasonerDep, RequestIdDep, SettingsDep
+from server.deps import AdmissionDep, MetricsDep, PrincipalDep, ReasonerDep, RequestIdDep, SettingsDep
 from server.disconnect import unless_disconnected
 from server.events import outcome_of
 
@@ -25,10 +25,12 @@ async def create_chat_completion(
     settings: SettingsDep,
     metrics: MetricsDep,
     request_id: RequestIdDep,
+    admission: AdmissionDep,
 ):
     wanted = body.to_domain(owner=principal.key_id, request_id=request_id, max_n=settings.max_n)
     plan = reasoner.prepare(wanted)  # every 4xx is raised here, before any engine work
-    events = metrics.observed(reasoner.run(plan), endpoint="chat")
+    ticket = await admission.reserve(principal, plan)  # 429 when the key's budget cannot cover the worst case
+    events = ticket.metered(metrics.observed(reasoner.run(plan), endpoint="chat"))
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     if body.stream:
         header = render.ChunkHeader(completion_id, wanted.model, plan.created)

@@ -7,7 +7,7 @@ import uuid
 from fastapi import APIRouter, Request
 
 from server import sse
-from server.deps import MetricsDep, PrincipalDep, ReasonerDep, RequestIdDep, SettingsDep
+from server.deps import AdmissionDep, MetricsDep, PrincipalDep, ReasonerDep, RequestIdDep, SettingsDep
 from server.disconnect import unless_disconnected
 from server.events import outcome_of
 from server.responses import render
@@ -25,9 +25,10 @@ async def create_response(
     settings: SettingsDep,
     metrics: MetricsDep,
     request_id: RequestIdDep,
+    admission: AdmissionDep,
 ):
     wanted = body.to_domain(
-        owner=principal.key_id, request_id=request_id, sealer=reasoner.sealer,
+        owner=principal.key_id, request_id=request_id, sealer=reasoner.sealer.ring,
         replay_reasoning=settings.replay_reasoning,
     )  # fmt: skip
     plan = reasoner.prepare(wanted)  # every 4xx is raised here, before any engine work
@@ -39,7 +40,8 @@ async def create_response(
         request=body,
         effort=wanted.budget.effort or settings.default_effort,
     )
-    events = metrics.observed(reasoner.run(plan), endpoint="responses")
+    ticket = await admission.reserve(principal, plan)  # 429 when the key's budget cannot cover the worst case
+    events = ticket.metered(metrics.observed(reasoner.run(plan), endpoint="responses"))
     if body.stream:
         return sse.EventStream(render.stream(envelope, events))
     outcome = await unless_disconnected(request, outcome_of(events))

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
@@ -16,6 +15,8 @@ from pathlib import Path
 import httpx
 import openai
 import pytest
+
+from tests import vault_support
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = ROOT / "models" / "tiny-reasoner"
@@ -37,10 +38,9 @@ class Server:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
-    def trace_row(self, trace_id: str) -> sqlite3.Row | None:
-        with sqlite3.connect(self.data_dir / "reasoning.db") as db:
-            db.row_factory = sqlite3.Row
-            return db.execute("SELECT * FROM traces WHERE id = ?", (trace_id,)).fetchone()
+    def trace_row(self, trace_id: str) -> dict | None:
+        """The stored row, its sealed `chains` decrypted with the data directory's key file."""
+        return vault_support.trace_row(self.data_dir, trace_id)
 
     def metric(self, name: str, **labels: str) -> float:
         """Sum of a metric's samples whose labels include `labels`, from a live scrape."""

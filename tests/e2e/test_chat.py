@@ -22,10 +22,8 @@ HARD = "What is 734 * 869?"  # 637846, the longest reasoning the tiny model does
 
 
 def ask(client: openai.OpenAI, question: str, **extra):
-    body = extra.pop("extra_body", {})
-    return client.chat.completions.create(
-        model=MODEL, messages=[{"role": "user", "content": question}], temperature=0, extra_body=body, **extra
-    )
+    extra.setdefault("temperature", 0)
+    return client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": question}], **extra)
 
 
 def reasoning_of(response) -> dict:

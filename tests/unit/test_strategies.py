@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
-import sqlite3
-
 from server.settings import Settings
+from tests import vault_support
 from training.data import Problem, reasoning_lines
 
 CHAT = "/v1/chat/completions"
@@ -27,8 +25,7 @@ def ask(api, **reasoning):
 
 
 def stored_chains(tmp_path, trace_id: str) -> list[dict]:
-    with sqlite3.connect(tmp_path / "reasoning.db") as db:
-        return json.loads(db.execute("SELECT chains FROM traces WHERE id = ?", (trace_id,)).fetchone()[0])
+    return vault_support.stored_chains(tmp_path, trace_id)  # decrypted with the data dir's key file
 
 
 def test_self_consistency_returns_the_majority(api, engine, tmp_path):

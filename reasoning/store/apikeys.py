@@ -1,0 +1,86 @@
+"""API keys: created with a role and an optional dollar budget per period, found by their
+secret, revoked. Only a SHA-256 of each secret is stored: the secrets are 256 random bits,
+so a fast hash is as safe as a slow one and keeps every request's lookup cheap.
+
+A key that exists, revoked or not, means the server is no longer in open local mode:
+revoking the last key must not open the server to anyone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from collections.abc import Callable
+
+from reasoning.store.db import Database, Row
+from reasoning.store.guard import Guard
+from reasoning.store.records import ApiKey
+
+SECRET_PREFIX = "rsk_"
+ROLES = ("user", "admin")
+COLUMNS = "id, name, role, created_at, revoked_at, budget_nanos, period_seconds"
+DEFAULT_PERIOD_SECONDS = 30 * 86_400
+
+
+def secret_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class ApiKeys:
+    def __init__(self, db: Database, guard: Guard | None = None, clock: Callable[[], float] = time.time) -> None:
+        self.db = db
+        self._guard = guard or Guard()
+        self._clock = clock
+        self._configured = False  # once true, true for good: keys are revoked, never removed
+
+    async def create(
+        self, role: str, name: str = "", budget_nanos: int | None = None, period_seconds: int | None = None
+    ) -> tuple[ApiKey, str]:
+        """A new key and its secret, which is not stored and cannot be shown again."""
+        if role not in ROLES:
+            raise ValueError(f"role must be one of {', '.join(ROLES)}")
+        if budget_nanos is not None and budget_nanos < 0:
+            raise ValueError("a budget cannot be negative")
+        if budget_nanos is not None:
+            period_seconds = period_seconds or DEFAULT_PERIOD_SECONDS
+        key = ApiKey(f"key_{secrets.token_hex(8)}", name, role, self._clock(), None, budget_nanos, period_seconds)
+        secret = SECRET_PREFIX + secrets.token_urlsafe(32)
+        row = (key.id, key.name, key.role, secret_hash(secret), key.created_at, None, budget_nanos, period_seconds)
+        async with self._guard("create_key"), self.db.transaction() as tx:
+            await tx.execute("INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
+        return key, secret
+
+    async def find(self, secret: str) -> ApiKey | None:
+        """The live key with this secret; None for an unknown or revoked one."""
+        sql = f"SELECT {COLUMNS} FROM api_keys WHERE secret_hash = ? AND revoked_at IS NULL"
+        async with self._guard("find_key"), self.db.transaction() as tx:
+            row = await tx.one(sql, (secret_hash(secret),))
+        return _key(row) if row else None
+
+    async def get(self, key_id: str) -> ApiKey | None:
+        async with self._guard("get_key"), self.db.transaction() as tx:
+            row = await tx.one(f"SELECT {COLUMNS} FROM api_keys WHERE id = ?", (key_id,))
+        return _key(row) if row else None
+
+    async def configured(self) -> bool:
+        """Whether any key was ever created: without one the server runs in open local mode."""
+        if not self._configured:
+            async with self._guard("find_key"), self.db.transaction() as tx:
+                self._configured = await tx.one("SELECT 1 FROM api_keys LIMIT 1") is not None
+        return self._configured
+
+    async def all(self) -> list[ApiKey]:
+        async with self._guard("list_keys"), self.db.transaction() as tx:
+            rows = await tx.all(f"SELECT {COLUMNS} FROM api_keys ORDER BY created_at, id")
+        return [_key(row) for row in rows]
+
+    async def revoke(self, key_id: str) -> bool:
+        """Revoke a live key at once; False if there is no such live key."""
+        sql = "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL"
+        async with self._guard("revoke_key"), self.db.transaction() as tx:
+            return await tx.execute(sql, (self._clock(), key_id)) == 1
+
+
+def _key(row: Row) -> ApiKey:
+    return ApiKey(*row)

@@ -1,0 +1,138 @@
+"""The store's schema, as numbered migrations applied in order on open, on every backend.
+
+`schema_version` holds the number of the last migration applied. Each migration runs in
+one transaction with its version bump, under the backend's migration lock, so replicas or
+a CLI starting at once apply it exactly once. A migration is DDL in the dialect-neutral
+form of `Dialect.ddl`, optionally followed by a data step in Python.
+
+    1  traces                    the trace metadata and its chains (plaintext until 2)
+    2  vault                     chains sealed with a per-trace data key (trace_keys), the
+                                 raw-read audit log, API keys, the spend ledger and its
+                                 reservations; existing plaintext chains are sealed
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from reasoning.store.db import Database, Tx
+from reasoning.store.sealing import TraceSealer
+from reasoning.types import Chain
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    statements: tuple[str, ...]
+    data: Callable[[Tx, TraceSealer], Awaitable[None]] | None = None
+
+
+async def _seal_plaintext_chains(tx: Tx, sealer: TraceSealer) -> None:
+    """Before version 2 chains were stored as plaintext JSON: seal every such row."""
+    for trace_id, owner, chains in await tx.all("SELECT id, owner, chains FROM traces"):
+        parsed = tuple(Chain(**chain) for chain in json.loads(bytes(chains)))
+        sealed = sealer.seal(trace_id, owner, parsed)
+        await tx.execute("UPDATE traces SET chains = ? WHERE id = ?", (sealed.chains, trace_id))
+        await tx.execute("INSERT INTO trace_keys VALUES (?, ?, ?)", (trace_id, sealed.key_id, sealed.wrapped))
+
+
+MIGRATIONS = (
+    Migration(
+        1,
+        "traces",
+        (
+            """CREATE TABLE traces (
+                id TEXT PRIMARY KEY,
+                owner TEXT NOT NULL,
+                model TEXT NOT NULL,
+                request_id TEXT NOT NULL,
+                created_at {real} NOT NULL,
+                prompt_tokens INTEGER NOT NULL,
+                completion_tokens INTEGER NOT NULL,
+                reasoning_tokens INTEGER NOT NULL,
+                cost_usd {real} NOT NULL,
+                budget_tokens INTEGER NOT NULL,
+                chains {blob} NOT NULL
+            )""",
+            "CREATE INDEX traces_owner_created ON traces (owner, created_at)",
+        ),
+    ),
+    Migration(
+        2,
+        "vault",
+        (
+            "CREATE INDEX traces_created ON traces (created_at)",
+            """CREATE TABLE trace_keys (
+                trace_id TEXT PRIMARY KEY,
+                key_id TEXT NOT NULL,
+                wrapped {blob} NOT NULL
+            )""",
+            "CREATE INDEX trace_keys_key ON trace_keys (key_id, trace_id)",
+            """CREATE TABLE trace_audit (
+                id {serial_pk},
+                trace_id TEXT NOT NULL,
+                trace_owner TEXT NOT NULL,
+                action TEXT NOT NULL,
+                actor TEXT NOT NULL,
+                role TEXT NOT NULL,
+                at {real} NOT NULL,
+                request_id TEXT NOT NULL,
+                reason TEXT
+            )""",
+            "CREATE INDEX trace_audit_trace ON trace_audit (trace_id, id)",
+            "CREATE INDEX trace_audit_at ON trace_audit (at)",
+            """CREATE TABLE api_keys (
+                id TEXT PRIMARY KEY,
+                name TEXT NOT NULL,
+                role TEXT NOT NULL,
+                secret_hash TEXT NOT NULL UNIQUE,
+                created_at {real} NOT NULL,
+                revoked_at {real},
+                budget_nanos {bigint},
+                period_seconds {bigint}
+            )""",
+            """CREATE TABLE spend (
+                key_id TEXT NOT NULL,
+                period {bigint} NOT NULL,
+                spent_nanos {bigint} NOT NULL,
+                PRIMARY KEY (key_id, period)
+            )""",
+            """CREATE TABLE reservations (
+                id TEXT PRIMARY KEY,
+                key_id TEXT NOT NULL,
+                period {bigint} NOT NULL,
+                amount_nanos {bigint} NOT NULL,
+                expires_at {real} NOT NULL
+            )""",
+            "CREATE INDEX reservations_key ON reservations (key_id, period)",
+        ),
+        _seal_plaintext_chains,
+    ),
+)
+LATEST = MIGRATIONS[-1].version
+
+
+async def migrate(db: Database, sealer: TraceSealer) -> int:
+    """Apply every migration the database lacks; the version it is at afterwards."""
+    version = 0
+    for migration in MIGRATIONS:
+        async with db.transaction() as tx:
+            await db.migration_lock(tx)
+            await tx.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            row = await tx.one("SELECT version FROM schema_version")
+            version = row[0] if row else 0
+            if version > LATEST:
+                raise RuntimeError(f"the store's schema is version {version}, newer than this server's {LATEST}")
+            if version >= migration.version:
+                continue
+            for statement in migration.statements:
+                await tx.execute(db.dialect.ddl(statement))
+            if migration.data is not None:
+                await migration.data(tx, sealer)
+            await tx.execute("DELETE FROM schema_version")
+            await tx.execute("INSERT INTO schema_version VALUES (?)", (migration.version,))
+            version = migration.version
+    return version

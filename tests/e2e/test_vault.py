@@ -1,0 +1,137 @@
+"""The trace vault and API keys on the real server: keys made with the CLI, the model's real
+reasoning sealed at rest, read back only by an admin and on the record, budgets in dollars."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from decimal import Decimal
+
+import httpx
+import openai
+import pytest
+
+from server.settings import Settings
+from tests.e2e.conftest import ROOT, start_server, stop_server
+
+MODEL = "tiny-reasoner"
+PRICE = Settings().price_table().for_model(MODEL)
+TRACES = "/v1/reasoning/traces"
+BUDGET = Decimal("0.0001")  # a few small requests
+HEADER = "x-reasoning-budget-remaining-usd"
+pytestmark = pytest.mark.e2e
+
+
+def keys_cli(data_dir, *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "server.cli", "keys", *args],
+        cwd=ROOT, env={**os.environ, "REASONING_DATA_DIR": str(data_dir)}, capture_output=True, text=True, timeout=60,
+        check=True,
+    )  # fmt: skip
+    return done.stdout
+
+
+def create_key(data_dir, *args: str) -> tuple[str, str]:
+    """(key id, secret): the secret is the last line of the command's output."""
+    out = keys_cli(data_dir, "create", *args).rstrip("\n").split("\n")
+    return out[0].split()[1].rstrip(":"), out[-1]
+
+
+@pytest.fixture(scope="module")
+def vault(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("vault")
+    made = {
+        "admin": create_key(tmp / "data", "--role", "admin", "--name", "ops"),
+        "alice": create_key(tmp / "data", "--role", "user", "--budget-usd", str(BUDGET), "--period", "30d"),
+        "bob": create_key(tmp / "data", "--role", "user"),
+    }
+    server = start_server(tmp)
+    yield server, made
+    stop_server(server)
+
+
+def sdk(server, secret: str) -> openai.OpenAI:
+    return openai.OpenAI(base_url=server.api, api_key=secret, max_retries=0, timeout=120)
+
+
+def http(server, secret: str | None = None) -> httpx.Client:
+    headers = {"authorization": f"Bearer {secret}"} if secret else {}
+    return httpx.Client(base_url=server.url, headers=headers, timeout=120)
+
+
+def ask(client: openai.OpenAI, question: str, **extra):
+    return client.chat.completions.with_raw_response.create(
+        model=MODEL, messages=[{"role": "user", "content": question}], temperature=0, **extra
+    )
+
+
+def test_an_admin_reads_the_real_reasoning_of_a_users_request_on_the_record(vault):
+    server, keys = vault
+    (admin_id, admin), (_, bob) = keys["admin"], keys["bob"]
+    raw_response = ask(sdk(server, bob), "What is 347 * 29?", reasoning_effort="high")
+    response = raw_response.parse()
+    assert response.choices[0].message.content == "The answer is 10063."
+    trace_id = response.model_extra["reasoning"]["id"]
+    reason = {"x-reasoning-access-reason": "quality review", "x-request-id": "req-e2e-read"}
+    got = http(server, admin).get(f"{TRACES}/{trace_id}", headers=reason)
+    assert got.status_code == 200
+    trace = got.json()
+    reasoning = trace["chains"][0]["reasoning"]
+    assert "7*9=63,3" in reasoning.splitlines()  # the model's own column arithmetic
+    assert reasoning not in raw_response.http_response.text
+    assert trace["usage"]["completion_tokens"] == response.usage.completion_tokens
+    assert trace["usage"]["reasoning_tokens"] == response.usage.completion_tokens_details.reasoning_tokens
+    stored = b"".join(p.read_bytes() for p in server.data_dir.glob("reasoning.db*"))
+    assert b"7*9=63,3" not in stored and b"The answer is 10063" not in stored  # sealed at rest
+    audit = http(server, bob).get(f"{TRACES}/{trace_id}/audit").json()["data"]
+    assert [(r["actor"], r["role"], r["reason"], r["request_id"]) for r in audit] == [
+        (admin_id, "admin", "quality review", "req-e2e-read")
+    ]
+    assert server.metric("reasoning_trace_reads_total", role="admin") >= 1
+    assert reasoning not in server.log()
+
+
+def test_users_get_no_raw_reasoning_and_no_one_elses_traces(vault):
+    server, keys = vault
+    (_, admin), (_, alice), (_, bob) = keys["admin"], keys["alice"], keys["bob"]
+    trace_id = ask(sdk(server, bob), "What is 86 x 45", reasoning_effort="low").parse().model_extra["reasoning"]["id"]
+    assert http(server, bob).get(f"{TRACES}/{trace_id}").status_code == 403  # REASONING_RAW_ACCESS=admin
+    assert http(server, alice).get(f"{TRACES}/{trace_id}/audit").status_code == 404
+    assert http(server, alice).delete(f"{TRACES}/{trace_id}").status_code == 404
+    assert http(server).get(f"{TRACES}/{trace_id}").status_code == 401
+    listed = http(server, bob).get(TRACES).json()["data"]
+    assert trace_id in [t["id"] for t in listed] and all("chains" not in t for t in listed)
+    assert http(server, bob).delete(f"{TRACES}/{trace_id}").status_code == 200
+    assert http(server, admin).get(f"{TRACES}/{trace_id}").status_code == 404
+    assert server.trace_row(trace_id) is None
+
+
+def test_a_key_made_or_revoked_while_serving_counts_at_once(vault):
+    server, _ = vault
+    key_id, secret = create_key(server.data_dir, "--role", "user", "--name", "late")
+    assert http(server, secret).get(TRACES).status_code == 200
+    assert key_id in keys_cli(server.data_dir, "list")
+    keys_cli(server.data_dir, "revoke", key_id)
+    with pytest.raises(openai.AuthenticationError):
+        ask(sdk(server, secret), "What is 4821 + 77?", reasoning_effort="low")
+
+
+def test_a_budgeted_key_pays_exact_costs_and_is_refused_when_its_budget_is_spent(vault):
+    server, keys = vault
+    _, alice = keys["alice"]
+    client, spent, refused = sdk(server, alice), Decimal(0), None
+    for _ in range(12):
+        try:
+            raw = ask(client, "What is 608 times 7?", reasoning_effort="low", max_completion_tokens=96)
+        except openai.RateLimitError as exc:
+            refused = exc
+            break
+        usage = raw.parse().usage
+        exact = (usage.prompt_tokens * Decimal("0.1") + usage.completion_tokens * Decimal("0.4")) / 10**6
+        spent += exact
+        assert Decimal(raw.http_response.headers[HEADER]) == BUDGET - spent  # settled to the nano-dollar
+    assert refused is not None and refused.code == "insufficient_quota" and refused.status_code == 429
+    assert Decimal(refused.response.headers[HEADER]) == BUDGET - spent >= 0
+    assert Decimal(http(server, alice).get(TRACES).headers[HEADER]) == BUDGET - spent
+    assert server.metric("reasoning_key_spend_ratio", key_id=keys["alice"][0]) == pytest.approx(float(spent / BUDGET))
