@@ -1,6 +1,6 @@
 """Load benchmark: reasoning-server against `vllm serve` on the same model, same machine, same run.
 
-    python bench/load.py [--requests 64] [--concurrency 32] [--model models/tiny-reasoner]
+    python -m bench.load [--requests 64] [--concurrency 32] [--model models/tiny-reasoner]
 
 Starts each server in turn on a free 127.0.0.1 port (never both at once), waits for it to
 be ready (timing the engine start), sends the same streaming chat completions (hard
@@ -15,21 +15,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
-import signal
-import socket
-import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from training.data import question, sample_problem  # noqa: E402
+from bench import servers
+from training.data import question, sample_problem
 
 
 @dataclass
@@ -50,40 +44,6 @@ class Run:
             "tokens/s": round(self.completion_tokens / self.seconds, 1),
             "p50 first byte s": round(ordered[len(ordered) // 2], 3),
         }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def launch(kind: str, model: str, port: int, data_dir: Path) -> subprocess.Popen:
-    env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": os.environ.get("VLLM_CPU_KVCACHE_SPACE", "1")}
-    if kind == "ours":
-        env["REASONING_DATA_DIR"] = str(data_dir)
-        command = [sys.executable, "-m", "server.cli", "serve", "--model", model, "--port", str(port)]
-    else:
-        command = [
-            sys.executable, str(ROOT / "bench" / "vllm_peer.py"), "serve", model, "--port", str(port),
-            "--host", "127.0.0.1", "--served-model-name", "tiny-reasoner", "--dtype", "float32", "--enforce-eager",
-        ]  # fmt: skip
-    log = open(data_dir / f"{kind}.log", "wb")  # noqa: SIM115 - lives as long as the process
-    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def wait_ready(url: str, process: subprocess.Popen, timeout: float = 300) -> float:
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        if process.poll() is not None:
-            raise RuntimeError(f"{url} exited with {process.returncode}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return time.monotonic() - started
-        except httpx.TransportError:
-            pass
-        time.sleep(0.25)
-    raise TimeoutError(url)
 
 
 async def one(client: httpx.AsyncClient, prompt: str, max_tokens: int, firsts: list[float]) -> int:
@@ -121,26 +81,19 @@ async def load(url: str, prompts: list[str], concurrency: int, max_tokens: int) 
 
 
 def measure(kind: str, args: argparse.Namespace, prompts: list[str], workdir: Path) -> Run:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    process = launch(kind, args.model, port, workdir)
-    try:
-        start = wait_ready(f"{url}/ready" if kind == "ours" else f"{url}/health", process)
+    with servers.running(kind, workdir / kind, args.model) as (url, start):
         seconds, tokens, firsts = asyncio.run(load(url, prompts, args.concurrency, args.max_tokens))
-        return Run(kind, start, len(prompts), seconds, tokens, firsts)
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=60)
+    return Run(kind, start, len(prompts), seconds, tokens, firsts)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default=str(ROOT / "models" / "tiny-reasoner"))
+    parser.add_argument("--model", default=str(servers.MODEL))
     parser.add_argument("--requests", type=int, default=64)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--max-tokens", type=int, default=400)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "load.json"))
+    parser.add_argument("--out", default=str(servers.ROOT / "bench" / "results" / "load.json"))
     args = parser.parse_args()
     rng = random.Random(args.seed)
     prompts = [question(rng, sample_problem(rng, "hard")) for _ in range(args.requests)]

@@ -5,6 +5,8 @@ evaluation can draw held-out problems from a fresh seed. The reasoning is one
 small step per line, so its length grows with the problem's difficulty:
 
     347*29                  the problem, larger factor first
+    ~300*30=9000            an estimate from one significant digit of each number: when a
+                            budget cuts the work short, the answer can still be close
     347*9                   one block per non-zero digit of the multiplier,
     7*9=63,3                  one line per column: the step, then the digits so far
     4*9+6=42,23
@@ -141,12 +143,24 @@ def _times_digit_lines(x: int, digit: int, place: int) -> list[str]:
     return lines
 
 
+def _leading(n: int) -> int:
+    """n rounded to one significant digit."""
+    scale = 10 ** (len(str(n)) - 1)
+    return (n + scale // 2) // scale * scale
+
+
+def estimate_line(x: int, y: int, op: str) -> str:
+    ex, ey = _leading(x), _leading(y)
+    return f"~{ex}{op}{ey}={ex + ey if op == '+' else ex * ey}"
+
+
 def reasoning_lines(problem: Problem) -> list[str]:
     """The step-by-step work, one small step per line."""
     if problem.op == "+":
-        return _add_lines(problem.a, problem.b)
+        lines = _add_lines(problem.a, problem.b)
+        return [lines[0], estimate_line(problem.a, problem.b, "+"), *lines[1:]]
     big, small = sorted((problem.a, problem.b), key=lambda n: (len(str(n)), n == problem.a), reverse=True)
-    lines = [f"{big}*{small}"]
+    lines = [f"{big}*{small}", estimate_line(big, small, "*")]
     if small == 0:
         return [*lines, "=0"]
     total: int | None = None

@@ -56,7 +56,11 @@ class Evaluator:
         os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
         from vllm import LLM  # the evaluation harness drives vLLM directly, as the server does
 
-        self.llm = LLM(model=model, dtype="float32", enforce_eager=True, max_model_len=1024, seed=seed)
+        from reasoning.vllm_engine import platform_defaults  # seeded sampling needs them on CPU
+
+        self.llm = LLM(
+            model=model, dtype="float32", enforce_eager=True, max_model_len=1024, seed=seed, **platform_defaults()
+        )
         self.tokenizer = self.llm.get_tokenizer()
         self.end_id = self.tokenizer.convert_tokens_to_ids("</think>")
         self.rng = random.Random(seed)
@@ -71,16 +75,20 @@ class Evaluator:
         outputs = self.llm.generate(prompts, params, use_tqdm=False)
         return [o.outputs for o in outputs]
 
-    def parse(self, problem: Problem, asked: str, completion) -> Result:
+    def parse(self, problem: Problem, asked: str, completion, thinking: bool = True) -> Result:
+        """The answer after the thinking, and the reasoning tokens before its end marker
+        ("\n</think>"); with thinking disabled the template closed it in the prompt."""
         ids = list(completion.token_ids)
         text = completion.text.replace("<|im_end|>", "")
-        answer = parse_answer(text.split("</think>")[-1]) if "</think>" in text else None
-        cut = ids.index(self.end_id) - 1 if self.end_id in ids else len(ids)
+        thought = "</think>" in text or not thinking
+        answer = parse_answer(text.split("</think>")[-1]) if thought else None
+        cut = ids.index(self.end_id) - 1 if self.end_id in ids else (len(ids) if thinking else 0)
         return Result(problem, asked, ids[: max(0, cut)], answer)
 
     def greedy(self, cases, thinking: bool = True) -> list[Result]:
         prompts = [render_prompt([{"role": "user", "content": q}], enable_thinking=thinking) for _, q in cases]
-        return [self.parse(p, q, out[0]) for (p, q), out in zip(cases, self.generate(prompts), strict=True)]
+        outs = self.generate(prompts)
+        return [self.parse(p, q, out[0], thinking) for (p, q), out in zip(cases, outs, strict=True)]
 
     def cut_short(self, natural: list[Result], fraction: float) -> list[Result]:
         """Keep `fraction` of the model's own greedy chain, then force the end of thinking."""
