@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
+from tests.processes import free_port, stop_group, wait_ready
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "models" / "tiny-reasoner"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def command(kind: str, model: str, port: int) -> list[str]:
@@ -45,25 +36,8 @@ def running(kind: str, workdir: Path, model: str = str(MODEL), timeout: float = 
             start_new_session=True,
         )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
+    log = (workdir / f"{kind}.log").read_text
     try:
-        yield url, _wait_ready(f"{url}/ready" if kind == "ours" else f"{url}/health", process, timeout)
+        yield url, wait_ready(process, f"{url}/ready" if kind == "ours" else f"{url}/health", timeout, log, kind)
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-
-
-def _wait_ready(url: str, process: subprocess.Popen, timeout: float) -> float:
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server for {url} exited with {process.returncode}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return time.monotonic() - started
-        except httpx.TransportError:
-            pass
-        time.sleep(0.25)
-    raise TimeoutError(url)
+        stop_group(process)

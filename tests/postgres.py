@@ -10,12 +10,13 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.processes import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 INSTALLER = ROOT / "scripts" / "install-system-deps.sh"
@@ -24,12 +25,6 @@ INSTALLER = ROOT / "scripts" / "install-system-deps.sh"
 def _bin_dir() -> Path | None:
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4]))
     return Path(found[-1]).parent if found else None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -92,7 +87,7 @@ def start() -> PostgresServer:
     home = Path(tempfile.mkdtemp(prefix="reasoning-pg-"))
     if os.geteuid() == 0:
         shutil.chown(home, "postgres", "postgres")
-    data, port = home / "data", _free_port()
+    data, port = home / "data", free_port()
     steps = (
         [str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"],
         [

@@ -1,6 +1,6 @@
 """The seam between the store's logic and a database: transactions of parameterized SQL.
 
-The store's SQL is written once, with `?` placeholders and `{blob}`-style type names that
+The store's SQL is written once, with `?` parameters and `{blob}`-style type names that
 each dialect fills in; a backend (sqlite.py, postgres.py) only runs it.
 """
 

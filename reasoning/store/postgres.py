@@ -80,5 +80,5 @@ class _PostgresTx:
 
 
 def _native(sql: str) -> str:
-    """The store writes `?` placeholders; psycopg wants `%s` (no `%` appears in our SQL)."""
+    """The store writes `?` parameters; psycopg wants `%s` (no `%` appears in our SQL)."""
     return sql.replace("?", "%s")

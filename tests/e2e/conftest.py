@@ -4,11 +4,8 @@ the embedded tiny model, its own data directory and a log file the tests can rea
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +14,7 @@ import openai
 import pytest
 
 from tests import vault_support
+from tests.processes import free_port, stop_group, wait_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = ROOT / "models" / "tiny-reasoner"
@@ -55,12 +53,6 @@ class Server:
         return total
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_server(tmp: Path, **env: str) -> Server:
     port = free_port()
     log_path = tmp / "server.log"
@@ -81,28 +73,16 @@ def start_server(tmp: Path, **env: str) -> Server:
             start_new_session=True,
         )
     server = Server(f"http://127.0.0.1:{port}", tmp / "data", log_path, process)
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server exited with {process.returncode}:\n{server.log()[-3000:]}")
-        try:
-            if httpx.get(f"{server.url}/ready", timeout=2).status_code == 200:
-                return server
-        except httpx.TransportError:
-            pass
-        time.sleep(0.5)
-    stop_server(server)
-    raise RuntimeError(f"the server was not ready after {START_TIMEOUT} s:\n{server.log()[-3000:]}")
+    try:
+        wait_ready(process, f"{server.url}/ready", START_TIMEOUT, server.log, "the server")
+    except RuntimeError:
+        stop_server(server)
+        raise
+    return server
 
 
 def stop_server(server: Server) -> None:
-    if server.process.poll() is None:
-        os.killpg(server.process.pid, signal.SIGTERM)
-        try:
-            server.process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.process.pid, signal.SIGKILL)
-            server.process.wait(timeout=10)
+    stop_group(server.process)
 
 
 @pytest.fixture(scope="session")

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+
+from tests.processes import free_port, wait_ready
 
 PROMETHEUS_ERROR = "`{}` is not installed: run scripts/install-system-deps.sh (Debian package `prometheus`)"
 START_TIMEOUT = 30
@@ -45,12 +45,6 @@ def require(name: str) -> str:
     return path
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def scrape_config(target_url: str, interval: str = "1s") -> dict:
     return {
         "global": {"scrape_interval": interval, "evaluation_interval": interval},
@@ -71,7 +65,7 @@ def start_prometheus(workdir: Path, target_url: str, interval: str = "1s") -> Pr
     workdir.mkdir(parents=True, exist_ok=True)
     config = workdir / "prometheus.yml"
     config.write_text(json.dumps(scrape_config(target_url, interval), indent=2))  # JSON is YAML
-    address = f"127.0.0.1:{_free_port()}"
+    address = f"127.0.0.1:{free_port()}"
     log_path = workdir / "prometheus.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
@@ -88,18 +82,12 @@ def start_prometheus(workdir: Path, target_url: str, interval: str = "1s") -> Pr
             start_new_session=True,
         )
     prometheus = Prometheus(f"http://{address}", process, log_path)
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"prometheus exited with {process.returncode}:\n{prometheus.log()[-2000:]}")
-        try:
-            if httpx.get(f"{prometheus.url}/-/ready", timeout=2).status_code == 200:
-                return prometheus
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    stop_prometheus(prometheus)
-    raise RuntimeError(f"prometheus was not ready after {START_TIMEOUT} s:\n{prometheus.log()[-2000:]}")
+    try:
+        wait_ready(process, f"{prometheus.url}/-/ready", START_TIMEOUT, prometheus.log, "prometheus")
+    except RuntimeError:
+        stop_prometheus(prometheus)
+        raise
+    return prometheus
 
 
 def stop_prometheus(prometheus: Prometheus) -> None:
