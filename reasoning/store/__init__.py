@@ -5,6 +5,7 @@ keys and spending that decide who may use the server.
         .traces     Vault: sealed traces, audited raw reads, deletion, retention, rotation
         .api_keys   ApiKeys: hashed keys with roles and budgets
         .ledger     Ledger: spending per key and period, reservations of running requests
+        .responses  StoredResponses: Responses API objects kept with `store: true`
 
 One implementation of each over two backends, chosen by the URL: `sqlite:///path` (the
 embedded default) and `postgresql://…` (several replicas, one database). The schema is
@@ -28,6 +29,7 @@ from reasoning.store.db import Database
 from reasoning.store.guard import ErrorHook, Guard
 from reasoning.store.ledger import Ledger
 from reasoning.store.records import DAY
+from reasoning.store.responses import StoredResponses
 from reasoning.store.schema import migrate
 from reasoning.store.sealing import TraceSealer
 from reasoning.store.vault import Vault
@@ -49,6 +51,7 @@ class Store:
     traces: Vault
     api_keys: ApiKeys
     ledger: Ledger
+    responses: StoredResponses
 
     async def put(self, trace: Trace) -> None:
         await self.traces.put(trace)
@@ -64,6 +67,7 @@ class Store:
                 purged = await self.traces.purge()
                 if purged:
                     log.info("retention: purged %d expired traces", purged)
+                await self.responses.purge()
                 await self.ledger.expire()
             except ReasoningError:
                 log.warning("store maintenance failed; retrying in %s s", interval_seconds)
@@ -107,4 +111,5 @@ async def open_store(
         traces=Vault(db, sealer, retention_seconds, guard, clock),
         api_keys=ApiKeys(db, guard, clock),
         ledger=Ledger(db, guard, clock),
+        responses=StoredResponses(db, retention_seconds, guard, clock),
     )

@@ -9,6 +9,7 @@ form of `Dialect.ddl`, optionally followed by a data step in Python.
     2  vault                     chains sealed with a per-trace data key (trace_keys), the
                                  raw-read audit log, API keys, the spend ledger and its
                                  reservations; existing plaintext chains are sealed
+    3  responses                 stored Responses API objects, for GET /v1/responses/{id}
 """
 
 from __future__ import annotations
@@ -110,6 +111,19 @@ MIGRATIONS = (
             "CREATE INDEX reservations_key ON reservations (key_id, period)",
         ),
         _seal_plaintext_chains,
+    ),
+    Migration(
+        3,
+        "responses",
+        (
+            """CREATE TABLE responses (
+                id TEXT PRIMARY KEY,
+                owner TEXT NOT NULL,
+                created_at {real} NOT NULL,
+                body {blob} NOT NULL
+            )""",
+            "CREATE INDEX responses_created ON responses (created_at)",
+        ),
     ),
 )
 LATEST = MIGRATIONS[-1].version

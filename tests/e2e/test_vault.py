@@ -135,3 +135,21 @@ def test_a_budgeted_key_pays_exact_costs_and_is_refused_when_its_budget_is_spent
     assert Decimal(refused.response.headers[HEADER]) == BUDGET - spent >= 0
     assert Decimal(http(server, alice).get(TRACES).headers[HEADER]) == BUDGET - spent
     assert server.metric("reasoning_key_spend_ratio", key_id=keys["alice"][0]) == pytest.approx(float(spent / BUDGET))
+
+
+def test_stored_responses_and_encrypted_content_belong_to_their_key(vault):
+    server, keys = vault
+    bob, admin = sdk(server, keys["bob"][1]), sdk(server, keys["admin"][1])
+    response = bob.responses.create(
+        model=MODEL, input="What is 347 * 29?", temperature=0, reasoning={"effort": "high"},
+        include=["reasoning.encrypted_content"],
+    )  # fmt: skip
+    assert bob.responses.retrieve(response.id).output_text == "The answer is 10063."
+    with pytest.raises(openai.NotFoundError):
+        admin.responses.retrieve(response.id)  # not even an admin: a response belongs to its key
+    carried = response.output[0].model_dump(exclude_none=True)
+    turn = [{"role": "user", "content": "What is 347 * 29?"}, carried, {"role": "user", "content": "again"}]
+    assert bob.responses.create(model=MODEL, input=turn, store=False).status == "completed"
+    with pytest.raises(openai.BadRequestError) as err:
+        admin.responses.create(model=MODEL, input=turn, store=False)  # the blob is bound to bob's key
+    assert err.value.code == "invalid_encrypted_content"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from tests import vault_support
 from training.data import Problem, reasoning_lines
 
 RESPONSES = "/v1/responses"
@@ -77,6 +78,18 @@ def test_encrypted_content_round_trip_and_tamper(api, engine):
     assert got.json()["error"]["param"] == "input[1].encrypted_content"
     other_item = create(api, input=[*follow_up[:1], {**reasoning, "id": "rs_other"}, *follow_up[2:]])
     assert other_item.status_code == 400
+
+
+def test_stored_responses_come_back_and_store_false_keeps_nothing(api, engine, tmp_path):
+    engine.script = SCRIPT
+    kept = create(api).json()
+    assert api.get(f"{RESPONSES}/{kept['id']}").json() == kept
+    gone = create(api, store=False).json()
+    assert api.get(f"{RESPONSES}/{gone['id']}").status_code == 404
+    assert vault_support.trace_row(tmp_path, gone["output"][0]["id"]) is None
+    assert vault_support.trace_row(tmp_path, kept["output"][0]["id"]) is not None
+    missing = api.get(f"{RESPONSES}/resp_nothing")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "response_not_found"
 
 
 def test_bad_input_items(api, engine):
