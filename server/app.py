@@ -84,6 +84,7 @@ async def _load_engine(runtime: Runtime, factory: EngineFactory, sealer: Purpose
         engine = await factory(settings.engine_config())
     except Exception:
         log.exception("the engine failed to start; stopping the server")
+        runtime.engine_failed = True
         os.kill(os.getpid(), signal.SIGTERM)
         return
     runtime.engine = engine

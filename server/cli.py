@@ -57,6 +57,9 @@ def serve(args: argparse.Namespace) -> None:
         timeout_graceful_shutdown=lifecycle.BACKSTOP_SECONDS,  # after our drain, see server/lifecycle.py
     )
     lifecycle.DrainingServer(config, app.state.drain).run()
+    runtime = getattr(app.state, "runtime", None)
+    if runtime is not None and runtime.engine_failed:
+        raise SystemExit(1)  # so supervisors and `make serve` see the failure
 
 
 def main() -> None:

@@ -22,3 +22,4 @@ class Runtime:
     engine: Engine | None = None
     reasoner: Reasoner | None = None
     loading: asyncio.Task | None = field(default=None, repr=False)
+    engine_failed: bool = False  # the engine could not start: the server stops and exits non-zero

@@ -54,6 +54,18 @@ class Server:
 
 
 def start_server(tmp: Path, **env: str) -> Server:
+    """A server that is ready to serve, or RuntimeError with its log's tail."""
+    server = launch_server(tmp, MODEL, **env)
+    try:
+        wait_ready(server.process, f"{server.url}/ready", START_TIMEOUT, server.log, "the server")
+    except RuntimeError:
+        stop_server(server)
+        raise
+    return server
+
+
+def launch_server(tmp: Path, model: Path, **env: str) -> Server:
+    """The server's process, started and not waited for."""
     port = free_port()
     log_path = tmp / "server.log"
     environment = {
@@ -65,20 +77,14 @@ def start_server(tmp: Path, **env: str) -> Server:
     }
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--model", str(MODEL)],
+            [sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--model", str(model)],
             cwd=ROOT,
             env=environment,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    server = Server(f"http://127.0.0.1:{port}", tmp / "data", log_path, process)
-    try:
-        wait_ready(process, f"{server.url}/ready", START_TIMEOUT, server.log, "the server")
-    except RuntimeError:
-        stop_server(server)
-        raise
-    return server
+    return Server(f"http://127.0.0.1:{port}", tmp / "data", log_path, process)
 
 
 def stop_server(server: Server) -> None:

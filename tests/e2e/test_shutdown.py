@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
-from tests.e2e.conftest import Server, start_server, stop_server
+from tests.e2e.conftest import START_TIMEOUT, Server, launch_server, start_server, stop_server
 
 MODEL = "tiny-reasoner"
 HARD = "What is 734 * 869?"
@@ -182,5 +182,18 @@ def test_what_outlives_a_short_grace_is_aborted_with_a_clear_error(tmp_path):
         errors = sorted((line["status"], line["error"]) for line in access_lines(server))
         assert errors == [(200, "shutting_down"), (200, "shutting_down"), (503, "shutting_down")]
         assert '"message": "grace over: aborting requests in flight"' in server.log()
+    finally:
+        stop_server(server)
+
+
+def test_an_engine_that_cannot_start_stops_the_server_with_a_failure_status(tmp_path):
+    # A model directory that is not one: vLLM refuses it. Supervisors (Kubernetes, systemd,
+    # `make serve`) must see a failed start, not a clean exit.
+    not_a_model = tmp_path / "not-a-model"
+    not_a_model.mkdir()
+    server = launch_server(tmp_path, not_a_model)
+    try:
+        assert server.process.wait(timeout=START_TIMEOUT) == 1
+        assert "the engine failed to start; stopping the server" in server.log()
     finally:
         stop_server(server)
