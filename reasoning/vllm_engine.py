@@ -210,8 +210,9 @@ class _GuardedRow:
 class ThinkingGuardLogitsProcessor(LogitsProcessor):
     """While a chain thinks, it may not stop: its stop tokens are suppressed, so it ends
     its thinking (or the thinking budget ends it) and then answers. Until it has thought
-    `min_tokens`, the end-of-thinking token is suppressed too. Set per request through
-    SamplingParams.extra_args."""
+    `min_tokens`, the end-of-thinking token is suppressed too. Once it answers, both thinking
+    markers are: a chain forced to think far past its natural end may babble, and its answer
+    must still never carry a marker. Set per request through SamplingParams.extra_args."""
 
     def __init__(self, vllm_config: Any, device: torch.device, is_pin_memory: bool) -> None:
         self._rows: dict[int, _GuardedRow] = {}
@@ -240,8 +241,10 @@ class ThinkingGuardLogitsProcessor(LogitsProcessor):
         for index, row in self._rows.items():
             if row.thinking:
                 blocked = row.stop_ids + ([row.end_id] if len(row.output) < row.min_tokens else [])
-                rows += [index] * len(blocked)
-                columns += blocked
+            else:
+                blocked = [row.start_id, row.end_id]
+            rows += [index] * len(blocked)
+            columns += blocked
         if rows:  # one indexed write for the whole batch: this runs every decoding step
             logits[rows, columns] = float("-inf")
         return logits

@@ -92,6 +92,11 @@ def test_min_tokens_makes_it_think_longer(client):
     longer = ask(client, "What is 12 + 30?", reasoning_effort="high", extra_body={"reasoning": {"min_tokens": 100}})
     assert natural < 100 <= longer.usage.completion_tokens_details.reasoning_tokens
     assert longer.choices[0].message.content
+    # Forced three times past its natural ~300 tokens, the tiny model babbles; its answer
+    # still never carries a thinking marker.
+    babbled = ask(client, HARD, extra_body={"reasoning": {"min_tokens": 900, "max_tokens": 950}})
+    content = babbled.choices[0].message.content
+    assert content and "<think>" not in content and "</think>" not in content
 
 
 def test_dollar_budget_too_small_is_refused_before_any_work(server, client):
