@@ -47,7 +47,9 @@ class Load:
         body = {
             "model": "tiny-reasoner",
             "messages": [{"role": "user", "content": QUESTIONS[i % len(QUESTIONS)]}],
-            "reasoning_effort": "medium",
+            "reasoning_effort": "max",
+            # thinking lengths spread out, so completions do too and the kill lands mid-load
+            "reasoning": {"min_tokens": 25 * i},
             "stream": i % 2 == 1,
         }
         if i % 2:
