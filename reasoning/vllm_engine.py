@@ -182,10 +182,7 @@ def _engine_cpus() -> set[int] | None:
         return None
     if os.environ.get("VLLM_CPU_OMP_THREADS_BIND", "auto") != "auto":
         return None
-    cpus = set(allowed[:-1])
-    if len(cpus) == 1:  # else vLLM reserves a core of the engine's own for its scheduler
-        os.environ.setdefault("VLLM_CPU_NUM_OF_RESERVED_CPU", "0")
-    return cpus
+    return set(allowed[:-1])
 
 
 def _start_on(cpus: set[int] | None, args: AsyncEngineArgs) -> AsyncLLM:
@@ -193,6 +190,8 @@ def _start_on(cpus: set[int] | None, args: AsyncEngineArgs) -> AsyncLLM:
     starting thread's CPUs); the threads it starts here in this process get all CPUs back."""
     if cpus is None:
         return AsyncLLM.from_engine_args(args)
+    if len(cpus) == 1:  # else vLLM reserves a core of the engine's own for its scheduler
+        os.environ.setdefault("VLLM_CPU_NUM_OF_RESERVED_CPU", "0")
     everywhere = os.sched_getaffinity(0)
     os.sched_setaffinity(0, cpus)
     try:
