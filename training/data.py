@@ -7,16 +7,16 @@ small step per line, so its length grows with the problem's difficulty:
     347*29                  the problem, larger factor first
     ~300*30=9000            an estimate from one significant digit of each number: when a
                             budget cuts the work short, the answer can still be close
-    347*9                   one block per non-zero digit of the multiplier,
-    7*9=63,3                  one line per column: the step, then the digits so far
-    4*9+6=42,23
-    3*9+4=31,3123
-    =3123                   the block's value, shifted by its digit's place
-    347*20
+    347*20                  one block per non-zero digit of the multiplier, the largest
+    7*2=14,4                  place first; one line per column: the step, then the digits
+    4*2+1=9,94                so far
+    3*2=6,694
+    =6940                   the block's value, shifted by its digit's place
+    347*9
     ...
-    =6940
-    3123+6940               partial products are added into a running total
-    3+0=3,3
+    =3123
+    6940+3123               partial products are added into a running total, so a chain
+    0+3=3,3                 cut short already holds the largest of them
     ...
     0+0+1=1,10063
     =10063
@@ -164,7 +164,9 @@ def reasoning_lines(problem: Problem) -> list[str]:
     if small == 0:
         return [*lines, "=0"]
     total: int | None = None
-    for place, ch in enumerate(reversed(str(small))):
+    # Largest block first, so a chain cut short already holds the biggest partial products
+    # and the answer forced from it lands near the true value.
+    for place, ch in reversed(list(enumerate(reversed(str(small))))):
         if ch == "0":
             continue
         lines += _times_digit_lines(big, int(ch), place)

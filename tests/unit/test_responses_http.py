@@ -28,7 +28,7 @@ def test_response_object(api, engine):
     reasoning, message = body["output"]
     assert reasoning["type"] == "reasoning" and reasoning["id"].startswith("rs_")
     assert reasoning["summary"] == [
-        {"type": "summary_text", "text": "347*29: 347*9 = 3123; 347*20 = 6940; 3123+6940 = 10063"}
+        {"type": "summary_text", "text": "347*29: 347*20 = 6940; 347*9 = 3123; 6940+3123 = 10063"}
     ]
     assert reasoning["encrypted_content"]
     assert message["content"][0] == {
