@@ -166,7 +166,8 @@ def reasoning_lines(problem: Problem) -> list[str]:
     total: int | None = None
     # Largest block first, so a chain cut short already holds the biggest partial products
     # and the answer forced from it lands near the true value.
-    for place, ch in reversed(list(enumerate(reversed(str(small))))):
+    digits = str(small)
+    for place, ch in zip(range(len(digits) - 1, -1, -1), digits, strict=True):
         if ch == "0":
             continue
         lines += _times_digit_lines(big, int(ch), place)

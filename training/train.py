@@ -19,9 +19,10 @@ from training.data import Example, example
 from training.tokenizer import IM_END, PAD, build_tokenizer, save_tokenizer
 
 # Hard products are where test-time search must earn its keep, and they train the
-# sub-skills of every other tier (single-digit products, long sums). Sums weigh as much
-# because batches hold a fixed number of tokens and a sum is a third as long as a hard
-# product: at 0.2 they got too few tokens and lost place copying and aligning (97.6%).
+# sub-skills of every other tier (single-digit products, long sums). Sums still get the
+# largest share of examples because batches hold a fixed number of tokens and a sum is a
+# third as long as a hard product: at 0.2 they got too few tokens and slipped copying and
+# aligning digits (97.6%).
 TIER_WEIGHTS = {"easy": 0.35, "medium": 0.15, "standard": 0.2, "hard": 0.25, "small_talk": 0.05}
 CUT_RATE = 0.3  # chains ended early by a forced </think>
 NO_THINK_RATE = 0.05  # enable_thinking=False
