@@ -16,7 +16,8 @@ small step per line, so its length grows with the problem's difficulty:
     ...
     =3123
     6940+3123               partial products are added into a running total, so a chain
-    0+3=3,3                 cut short already holds the largest of them
+    0+3=3,3                 cut short already holds the largest of them; operands of
+                            different lengths are written aligned (65040+00813)
     ...
     0+0+1=1,10063
     =10063
@@ -114,11 +115,12 @@ def question(rng: random.Random, problem: Problem) -> str:
 
 
 def _add_lines(x: int, y: int) -> list[str]:
-    xs, ys = str(x)[::-1], str(y)[::-1]
-    lines, digits, carry = [f"{x}+{y}"], "", 0
-    for i in range(max(len(xs), len(ys))):
-        dx = int(xs[i]) if i < len(xs) else 0
-        dy = int(ys[i]) if i < len(ys) else 0
+    # Operands written aligned (65040+00813): a chain cut mid-sum holds both in full, column
+    # for column, and the answer forced from it no longer drops a digit of the longer one.
+    width = max(len(str(x)), len(str(y)))
+    xs, ys = str(x).zfill(width), str(y).zfill(width)
+    lines, digits, carry = [f"{xs}+{ys}"], "", 0
+    for dx, dy in zip(map(int, reversed(xs)), map(int, reversed(ys)), strict=True):
         total = dx + dy + carry
         digits = str(total % 10) + digits
         lines.append(f"{dx}+{dy}{'+1' if carry else ''}={total},{digits}")

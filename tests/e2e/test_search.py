@@ -11,10 +11,10 @@ from server.settings import Settings
 MODEL = "tiny-reasoner"
 PRICE = Settings().price_table().for_model(MODEL)
 HARD = "What is 734 * 869?"
-# Found with `python -m bench.vote_cases --problems 600 --seeds 6` (greedy decoding got four of
-# 600 hard products wrong; a vote rescues only this one): five of nine chains sampled at
+# Found with `python -m bench.vote_cases --problems 600 --seeds 6` (greedy decoding got two of
+# 600 hard products wrong; a vote rescues this one): seven of nine chains sampled at
 # temperature 0.8 with this seed are right.
-VOTE_CASE = {"question": "what is  178 times 462 ?", "seed": 5, "greedy": 89236, "value": 82236}
+VOTE_CASE = {"question": "Please compute 176 * 125", "seed": 0, "greedy": 2100, "value": 22000}
 
 
 def search(client: openai.OpenAI, question: str, strategy: str, samples: int, **extra):
