@@ -38,6 +38,7 @@ lint: install
 test: install
 	scripts/install-system-deps.sh
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/pytest
 
 model: install

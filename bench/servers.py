@@ -8,7 +8,7 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.processes import free_port, stop_group, wait_ready
+from devtools.processes import free_port, stop_group, wait_ready
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "models" / "tiny-reasoner"

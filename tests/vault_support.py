@@ -1,35 +1,18 @@
-"""Reading a stored trace as the tests need it: straight from a data directory's SQLite file,
-decrypted with that directory's key file (the way an operator with the keys could)."""
+"""What the tests need of a data directory's store: its stored traces (read with its key file,
+as devtools.vault does) and API keys created in it."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
-from dataclasses import asdict
 from pathlib import Path
 
+from devtools.vault import trace_row
 from reasoning.store import open_store
-from reasoning.store.crypto import KeyFile
 from reasoning.store.records import parse_duration, usd_to_nanos
-from reasoning.store.sealing import TraceSealer
 from server.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def trace_row(data_dir: Path, trace_id: str) -> dict | None:
-    """The trace's row, its `chains` decrypted back to JSON bytes; None if there is none."""
-    with sqlite3.connect(data_dir / "reasoning.db") as db:
-        db.row_factory = sqlite3.Row
-        row = db.execute(
-            "SELECT t.*, k.wrapped FROM traces t JOIN trace_keys k ON k.trace_id = t.id WHERE t.id = ?", (trace_id,)
-        ).fetchone()
-    if row is None:
-        return None
-    sealer = TraceSealer(KeyFile(data_dir / "trace-keys").ring)
-    chains = sealer.open(row["id"], row["owner"], row["chains"], row["wrapped"])
-    return {**dict(row), "chains": json.dumps([asdict(c) for c in chains]).encode()}
 
 
 def stored_chains(data_dir: Path, trace_id: str) -> list[dict]:

@@ -2,7 +2,7 @@
 
 Grafana does not run on the development machines, so this renders what the dashboard shows:
 it starts the server (the embedded model) with an admin key and two budgeted user keys, and a
-Prometheus that scrapes it every second, both on 127.0.0.1 with the helpers of tests/e2e; sends
+Prometheus that scrapes it every second, both on 127.0.0.1 with the helpers of devtools/; sends
 a few minutes of mixed traffic (efforts, budget caps, streams, the Responses API, refused
 requests, admin trace reads); then runs every panel's query of dashboards/reasoning-server.json
 through Prometheus's query API and plots the answers with matplotlib in the dashboard's grid.
@@ -34,8 +34,8 @@ from matplotlib.ticker import FuncFormatter
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-from tests.e2e.conftest import start_server, stop_server  # noqa: E402
-from tests.e2e.prometheus_server import query, query_range, start_prometheus, stop_prometheus  # noqa: E402
+from devtools.prometheus import query, query_range, start_prometheus, stop_prometheus  # noqa: E402
+from devtools.server import start_server, stop_server  # noqa: E402
 
 DASHBOARD = Path(__file__).parent / "dashboards" / "reasoning-server.json"
 OUT = Path(__file__).parent / "preview.png"

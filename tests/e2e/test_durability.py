@@ -17,7 +17,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from tests.e2e.conftest import ROOT, start_server, stop_server
+from devtools.server import ROOT, start_server, stop_server
 
 pytestmark = pytest.mark.e2e
 REQUESTS = 32

@@ -9,7 +9,7 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from tests.e2e.conftest import MODEL
+from devtools.server import MODEL
 from training.data import TIERS, question, render_prompt, sample_problem
 
 

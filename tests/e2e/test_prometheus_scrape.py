@@ -12,7 +12,8 @@ import time
 
 import httpx
 import pytest
-from prometheus_server import MissingTool, query, require, scalar, start_prometheus, stop_prometheus
+
+from devtools.prometheus import MissingTool, query, require, scalar, start_prometheus, stop_prometheus
 
 MODEL = "tiny-reasoner"
 # A prompt no label, and no other test, would ever hold.

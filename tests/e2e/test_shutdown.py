@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
-from tests.e2e.conftest import START_TIMEOUT, Server, launch_server, start_server, stop_server
+from devtools.server import START_TIMEOUT, Server, launch_server, start_server, stop_server
 
 MODEL = "tiny-reasoner"
 HARD = "What is 734 * 869?"

@@ -12,8 +12,8 @@ import httpx
 import openai
 import pytest
 
+from devtools.server import ROOT, start_server, stop_server
 from server.settings import Settings
-from tests.e2e.conftest import ROOT, start_server, stop_server
 
 MODEL = "tiny-reasoner"
 PRICE = Settings().price_table().for_model(MODEL)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.processes import free_port, wait_ready
+from devtools.processes import free_port, wait_ready
 
 PROMETHEUS_ERROR = "`{}` is not installed: run scripts/install-system-deps.sh (Debian package `prometheus`)"
 START_TIMEOUT = 30
