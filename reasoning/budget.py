@@ -1,18 +1,28 @@
-"""Budget resolution: effort, token caps, dollars and context -> exact per-chain token limits.
+"""Budget: the one owner of every number of a request.
 
-The strictest input wins. The answer keeps its own reserve: reasoning may use only what is
-left of a chain's total after `answer_reserve` tokens, so a budget that runs out during
-thinking still leaves room for the model to answer.
+Effort, token caps, dollars and the model's context become exact per-chain limits (the
+strictest input wins); a search asks it, after each round, what room is left; admission asks
+it for the worst case to reserve; the outcome asks it for the cost. Money is `Money`.
+
+The answer keeps its own reserve: reasoning may use only what is left of a chain's total
+after `answer_reserve` tokens, so a budget that runs out during thinking still leaves room
+for the model to answer. reasoning.max_tokens caps each chain, while budget_usd (always) and
+max_completion_tokens (for the chains of one search) cap their sum.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 from reasoning.errors import BudgetTooSmall, ContextTooLong, InvalidRequest
-from reasoning.pricing import Price
+from reasoning.pricing import Money, Price
 from reasoning.types import AUTO, EFFORTS, BudgetSpec
+
+# Ties go to the input the client set most precisely.
+_PRECEDENCE = ("reasoning.max_tokens", "budget_usd", "max_completion_tokens", "effort", "context")
 
 
 @dataclass(frozen=True)
@@ -34,6 +44,14 @@ class Limits:
         return self.reasoning_tokens > 0
 
 
+@dataclass(frozen=True)
+class Round:
+    """A round of a search: how many chains, each under these limits."""
+
+    chains: int
+    limits: Limits
+
+
 def validate(spec: BudgetSpec) -> None:
     """Reject contradictions the wire schema cannot see on its own."""
     if spec.effort is not None and spec.effort not in (*EFFORTS, AUTO):
@@ -46,84 +64,145 @@ def validate(spec: BudgetSpec) -> None:
         raise InvalidRequest("reasoning.min_tokens exceeds reasoning.max_tokens", param="reasoning.min_tokens")
 
 
-def resolve(
-    spec: BudgetSpec,
-    *,
-    policy: BudgetPolicy,
-    price: Price,
-    prompt_tokens: int,
-    context_length: int,
-    chains: int = 1,
-    spent: int = 0,
-    shared: bool = False,
-) -> Limits:
-    """The exact limits each of `chains` generations runs under.
+@dataclass(frozen=True)
+class Budget:
+    """One request's budget over its prompt. `chains`: how many its first round runs (the n
+    choices of `single`); `shared`: its chains are one search, so max_completion_tokens caps
+    their sum rather than each of them."""
 
-    `spent` tokens were already generated for this request. `shared`: the chains are one
-    search, so max_completion_tokens caps their sum (as budget_usd always does) rather
-    than each of them, as it does for the `n` choices of a chat completion.
-    """
-    validate(spec)
-    room = context_length - prompt_tokens
-    if room < 1:
-        raise ContextTooLong(
-            f"the prompt has {prompt_tokens} tokens; the model's context is {context_length}", param="messages"
+    spec: BudgetSpec
+    policy: BudgetPolicy
+    price: Price
+    prompt_tokens: int
+    context_length: int
+    chains: int = 1
+    shared: bool = False
+
+    @cached_property
+    def limits(self) -> Limits:
+        """Each first-round chain's limits, before anything is spent; raises on a budget that
+        cannot be served (every 4xx of a budget is raised here)."""
+        return self._resolve(self.chains, spent=0)
+
+    def room(self, chains: int, spent: int, extra_prompt_tokens: int = 0) -> Limits | None:
+        """Per-chain limits for a further round of `chains` once `spent` tokens were
+        generated, or None when what is left cannot pay each of them a minimal answer."""
+        try:
+            limits = self._resolve(chains, spent, extra_prompt_tokens)
+        except BudgetTooSmall:
+            return None
+        return limits if limits.max_tokens >= self.policy.answer_reserve else None
+
+    def first_round(self, wanted: int) -> Round:
+        """A search's first round: whole chains as `next_round` buys them, or else one chain
+        with what there is, as the request was admitted."""
+        return self.next_round(wanted, spent=0) or Round(1, self.limits)
+
+    def next_round(self, wanted: int, spent: int) -> Round | None:
+        """The most chains, up to `wanted`, that the rest of the budget pays for whole: each
+        may think to its full cap and still answer (a budget buys complete chains rather
+        than many cut short); None if not one."""
+        whole = self._whole_chain_cap
+        for count in range(wanted, 0, -1):
+            limits = self.room(count, spent)
+            if limits is not None and limits.reasoning_tokens >= whole:
+                return Round(count, limits)
+        return None
+
+    def probe(self) -> Limits:
+        """The limits of effort auto's probe: the `low` reasoning budget under the ceiling."""
+        ceiling, low = self.limits, self._low
+        return dataclasses.replace(
+            ceiling, reasoning_tokens=low, min_reasoning_tokens=min(low, ceiling.min_reasoning_tokens)
         )
-    totals = {"context": room}
-    if spec.max_completion_tokens is not None:
-        cap = spec.max_completion_tokens
-        totals["max_completion_tokens"] = max(0, cap - spent) // chains if shared else cap
-    if spec.budget_usd is not None:
-        totals["budget_usd"] = _affordable_per_chain(spec.budget_usd, price, prompt_tokens, chains, spent, policy)
-    max_tokens = min(totals.values())
 
-    caps = {name: max(0, total - policy.answer_reserve) for name, total in totals.items()}
-    if spec.max_reasoning_tokens is not None:
-        caps["reasoning.max_tokens"] = spec.max_reasoning_tokens
-    effort_cap = _effort_cap(spec, policy)
-    if effort_cap is not None:
-        caps["effort"] = effort_cap
-    # Ties go to the input the client set most precisely.
-    order = ("reasoning.max_tokens", "budget_usd", "max_completion_tokens", "effort", "context")
-    limited_by = min(caps, key=lambda name: (caps[name], order.index(name)))
-    reasoning = caps[limited_by]
-    return Limits(
-        reasoning_tokens=reasoning,
-        min_reasoning_tokens=min(spec.min_reasoning_tokens or 0, reasoning),
-        max_tokens=max_tokens,
-        limited_by=limited_by,
-    )
+    def resumption(self, thought_tokens: int, spent: int) -> Limits | None:
+        """The limits of resuming a cut probe whose `thought_tokens` now extend the prompt: it
+        thinks the rest of the ceiling; None when the budget has nothing left to resume with."""
+        limits = self.room(1, spent, extra_prompt_tokens=thought_tokens)
+        if limits is None:
+            return None
+        rest = self.limits.reasoning_tokens - self._low
+        return dataclasses.replace(limits, reasoning_tokens=min(limits.reasoning_tokens, rest))
 
+    def worst_case(self, most_chains: int) -> Money:
+        """What a per-key budget must hold before anything runs: the prompt and every chain
+        to its first-round cap (a search's later rounds only get less), and never more than
+        the request's own budget_usd."""
+        worst = self.cost(most_chains * self.limits.max_tokens)
+        if self.spec.budget_usd is not None:
+            worst = min(worst, Money.at_most(self.spec.budget_usd))
+        return worst
 
-def _effort_cap(spec: BudgetSpec, policy: BudgetPolicy) -> int | None:
-    if spec.effort == AUTO:
-        return policy.effort_tokens["high"]  # the ceiling; the auto strategy starts lower
-    if spec.effort is not None:
-        return policy.effort_tokens[spec.effort]
-    if spec.max_reasoning_tokens is not None:
-        return None  # an explicit cap replaces the default effort
-    default = policy.effort_tokens[policy.default_effort]
-    if default is not None and spec.min_reasoning_tokens is not None:
-        return max(default, spec.min_reasoning_tokens)  # an explicit floor lifts the default
-    return default
+    def cost(self, completion_tokens: int) -> Money:
+        """What the prompt and `completion_tokens` generated for it cost."""
+        return self.price.cost(self.prompt_tokens, completion_tokens)
 
+    @property
+    def _low(self) -> int:
+        return min(self.policy.effort_tokens["low"] or 0, self.limits.reasoning_tokens)
 
-def _affordable_per_chain(
-    budget_usd: float, price: Price, prompt_tokens: int, chains: int, spent: int, policy: BudgetPolicy
-) -> int:
-    affordable = price.affordable_completion_tokens(budget_usd, prompt_tokens)
-    if affordable < 0:
-        raise BudgetTooSmall(
-            f"budget_usd {budget_usd} is less than the prompt's own cost "
-            f"({price.cost(prompt_tokens, 0):.10f} USD for {prompt_tokens} tokens)",
-            param="reasoning.budget_usd",
+    @cached_property
+    def _whole_chain_cap(self) -> int:
+        """A chain's reasoning cap when dollars and completion totals do not bind."""
+        unbound = dataclasses.replace(self.spec, budget_usd=None, max_completion_tokens=None)
+        return dataclasses.replace(self, spec=unbound, chains=1).limits.reasoning_tokens
+
+    def _resolve(self, chains: int, spent: int, extra_prompt_tokens: int = 0) -> Limits:
+        validate(self.spec)
+        prompt_tokens = self.prompt_tokens + extra_prompt_tokens
+        room = self.context_length - prompt_tokens
+        if room < 1:
+            raise ContextTooLong(
+                f"the prompt has {prompt_tokens} tokens; the model's context is {self.context_length}", param="messages"
+            )
+        totals = {"context": room}
+        if (cap := self.spec.max_completion_tokens) is not None:
+            totals["max_completion_tokens"] = max(0, cap - spent) // chains if self.shared else cap
+        if self.spec.budget_usd is not None:
+            totals["budget_usd"] = self._affordable_per_chain(prompt_tokens, chains, spent)
+        caps = {name: max(0, total - self.policy.answer_reserve) for name, total in totals.items()}
+        if self.spec.max_reasoning_tokens is not None:
+            caps["reasoning.max_tokens"] = self.spec.max_reasoning_tokens
+        if (effort_cap := self._effort_cap()) is not None:
+            caps["effort"] = effort_cap
+        limited_by = min(caps, key=lambda name: (caps[name], _PRECEDENCE.index(name)))
+        reasoning = caps[limited_by]
+        return Limits(
+            reasoning_tokens=reasoning,
+            min_reasoning_tokens=min(self.spec.min_reasoning_tokens or 0, reasoning),
+            max_tokens=min(totals.values()),
+            limited_by=limited_by,
         )
-    per_chain = (affordable - spent) // chains
-    if per_chain < policy.answer_reserve:
-        needed = price.cost(prompt_tokens, policy.answer_reserve * chains)
-        raise BudgetTooSmall(
-            f"budget_usd {budget_usd} covers the prompt but not a minimal answer "
-            f"({policy.answer_reserve} tokens per chain; at least {needed:.10f} USD)",
-            param="reasoning.budget_usd",
-        )
-    return per_chain
+
+    def _effort_cap(self) -> int | None:
+        spec, policy = self.spec, self.policy
+        if spec.effort == AUTO:
+            return policy.effort_tokens["high"]  # the ceiling; the auto strategy starts lower
+        if spec.effort is not None:
+            return policy.effort_tokens[spec.effort]
+        if spec.max_reasoning_tokens is not None:
+            return None  # an explicit cap replaces the default effort
+        default = policy.effort_tokens[policy.default_effort]
+        if default is not None and spec.min_reasoning_tokens is not None:
+            return max(default, spec.min_reasoning_tokens)  # an explicit floor lifts the default
+        return default
+
+    def _affordable_per_chain(self, prompt_tokens: int, chains: int, spent: int) -> int:
+        budget = Money.at_most(self.spec.budget_usd or 0)
+        affordable = self.price.affordable_completion_tokens(budget, prompt_tokens)
+        if affordable < 0:
+            raise BudgetTooSmall(
+                f"budget_usd {self.spec.budget_usd} is less than the prompt's own cost "
+                f"({self.price.cost(prompt_tokens, 0)} USD for {prompt_tokens} tokens)",
+                param="reasoning.budget_usd",
+            )
+        per_chain = (affordable - spent) // chains
+        if per_chain < self.policy.answer_reserve:
+            needed = self.price.cost(prompt_tokens, self.policy.answer_reserve * chains)
+            raise BudgetTooSmall(
+                f"budget_usd {self.spec.budget_usd} covers the prompt but not a minimal answer "
+                f"({self.policy.answer_reserve} tokens per chain; at least {needed} USD)",
+                param="reasoning.budget_usd",
+            )
+        return per_chain

@@ -25,6 +25,7 @@ class ChainState:
     logprob_at_close: float | None = None  # cumulative log-probability when thinking ended
     done: ThinkingDone | None = None
     summary_tokens: int = 0
+    shown: bool = False  # its thinking-done and answer streamed to the client as they came
 
     def take(self, delta: ChainDelta) -> str:
         """Absorb a delta; return the new visible answer text."""
@@ -47,6 +48,11 @@ class ChainState:
     def thought(self) -> bool:
         """The thinking is over: closed by its marker, or the chain has finished."""
         return self.splitter.closed or self.finish_reason is not None
+
+    @property
+    def thinking_ids(self) -> tuple[int, ...]:
+        """Its tokens up to the end of its first thinking span: what resumes that thinking."""
+        return self.splitter.thinking_ids
 
     @property
     def raw_reasoning(self) -> str:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from reasoning.pricing import Money
+
 EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")  # levels with a token budget each
 AUTO = "auto"  # the server picks the budget per prompt, between low and high
-SUMMARY_MODES = ("none", "auto", "concise", "detailed")
-STRATEGIES = ("single", "self_consistency", "adaptive")
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class ReasoningRequest:
     request_id: str = ""
     store: bool = True
     seal_reasoning: bool = False  # return the reasoning sealed, as a Responses encrypted_content
-    strategy: str = "single"  # single | self_consistency | adaptive
+    strategy: str = "single"  # single | self_consistency | adaptive (effort "auto" picks auto)
     samples: int | None = None  # most chains a search strategy may sample
 
 
@@ -93,7 +93,7 @@ class Outcome:
     created: int
     choices: tuple[Choice, ...]
     usage: Usage
-    cost_usd: float
+    cost: Money  # what the request is charged: Budget.cost of its usage
     budget_tokens: int  # the reasoning cap each chain ran under
     budget_exhausted: bool
     stored: bool = True

@@ -21,9 +21,9 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from reasoning.errors import QuotaExceeded
-from reasoning.pricing import Price, PriceTable
+from reasoning.pricing import PriceTable
 from reasoning.store.ledger import Ledger
-from reasoning.store.records import Reservation, Standing, nanos_to_usd, usd_to_nanos
+from reasoning.store.records import Reservation, Standing, nanos_to_usd
 from reasoning.types import Done, Event, Outcome
 from server.metrics import Metrics
 
@@ -42,13 +42,6 @@ class BudgetMeter:
     and the response carries it as the x-reasoning-budget-remaining-usd header."""
 
     remaining_nanos: int
-
-
-def cost_nanos(price: Price, prompt_tokens: int, completion_tokens: int) -> int:
-    """What tokens cost in nano-dollars, exactly as `Price.cost` prices them, rounded up."""
-    dollars = prompt_tokens * Decimal(str(price.input_per_million))
-    dollars += completion_tokens * Decimal(str(price.output_per_million))
-    return usd_to_nanos(dollars / _MILLION)
 
 
 def budget_header(state: Mapping[str, Any]) -> tuple[bytes, bytes] | None:
@@ -81,17 +74,13 @@ class Admission:
         key = principal.key
         if key is None or not key.budgeted:
             return Ticket(self, principal, None)
-        price = self.prices.for_model(plan.request.model)
-        worst = cost_nanos(price, len(plan.prompt.token_ids), plan.most_completion_tokens)
-        if plan.request.budget.budget_usd is not None:  # the request's own cap on its whole cost
-            worst = min(worst, usd_to_nanos(plan.request.budget.budget_usd))
         try:
-            reservation, standing = await self.ledger.reserve(key, worst, self.ttl_seconds)
+            reservation, standing = await self.ledger.reserve(key, plan.worst_case.nanos, self.ttl_seconds)
         except QuotaExceeded:
             self.show(principal, await self.ledger.standing(key))
             raise
         self.show(principal, standing)
-        return Ticket(self, principal, reservation, price)
+        return Ticket(self, principal, reservation)
 
     def show(self, principal: Principal, standing: Standing) -> None:
         if principal.meter is not None:
@@ -102,22 +91,18 @@ class Admission:
 class Ticket:
     """One admitted request's hold on its key's budget."""
 
-    def __init__(
-        self, admission: Admission, principal: Principal, reservation: Reservation | None, price: Price | None = None
-    ) -> None:
+    def __init__(self, admission: Admission, principal: Principal, reservation: Reservation | None) -> None:
         self._admission = admission
         self._principal = principal
         self._reservation = reservation
-        self._price = price
         self.settled = reservation is None
 
     async def settle(self, outcome: Outcome) -> None:
         """Charge the outcome's exact cost and release the rest of the reservation."""
-        if self.settled or self._reservation is None or self._price is None:
+        if self.settled or self._reservation is None:
             return
         self.settled = True
-        charge = cost_nanos(self._price, outcome.usage.prompt_tokens, outcome.usage.completion_tokens)
-        standing = await self._admission.ledger.settle(self._principal.key, self._reservation, charge)
+        standing = await self._admission.ledger.settle(self._principal.key, self._reservation, outcome.cost.nanos)
         self._admission.show(self._principal, standing)
 
     async def release(self) -> None:

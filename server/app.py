@@ -93,7 +93,7 @@ async def _load_engine(runtime: Runtime, factory: EngineFactory, sealer: Purpose
     )
     runtime.reasoner = Reasoner(
         engine,
-        runtime.store,
+        runtime.store.traces,
         summarizer,
         sealer,
         ReasonerConfig(

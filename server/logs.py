@@ -158,7 +158,7 @@ def _outcome_fields(outcome: Outcome | None) -> dict[str, Any]:
         "answer_tokens": usage.answer_tokens,
         "summary_tokens": usage.summary_tokens,
         "completion_tokens": usage.completion_tokens,
-        "cost_usd": outcome.cost_usd,
+        "cost_usd": outcome.cost.usd,
         "budget_exhausted": outcome.budget_exhausted,
         "chains": outcome.chains,
     }

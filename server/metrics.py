@@ -142,7 +142,7 @@ class Metrics:
         self.tokens.labels(model, "answer").inc(usage.answer_tokens)
         self.tokens.labels(model, "summary").inc(usage.summary_tokens)
         self.reasoning_tokens.labels(model).observe(usage.reasoning_tokens)
-        self.cost.labels(model).inc(outcome.cost_usd)
+        self.cost.labels(model).inc(outcome.cost.usd)
         if outcome.budget_exhausted:
             self.budget_exhausted.labels(model).inc()
 

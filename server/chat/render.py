@@ -24,7 +24,7 @@ def usage(outcome: Outcome) -> dict:
             "accepted_prediction_tokens": 0,
             "rejected_prediction_tokens": 0,
         },
-        "cost_usd": outcome.cost_usd,
+        "cost_usd": outcome.cost.usd,
     }
 
 

@@ -78,14 +78,14 @@ class CreateResponse(WireModel):
         r = self.reasoning
         return (r and (r.summary or r.generate_summary)) or "none"
 
-    def to_domain(self, *, owner: str, request_id: str, sealer: KeyRing, replay_reasoning: bool) -> ReasoningRequest:
+    def to_domain(self, *, owner: str, request_id: str, ring: KeyRing, replay_reasoning: bool) -> ReasoningRequest:
         if self.previous_response_id is not None:
             raise InvalidRequest(
                 "previous_response_id is not supported: send the earlier output items in input",
                 param="previous_response_id",
             )
         messages = [Message("system", self.instructions)] if self.instructions else []
-        messages += self._messages(owner, sealer, replay_reasoning)
+        messages += self._messages(owner, ring, replay_reasoning)
         if not any(m.role == "user" for m in messages):
             raise InvalidRequest("input must include a user message", param="input")
         return ReasoningRequest(
@@ -102,7 +102,7 @@ class CreateResponse(WireModel):
             seal_reasoning=ENCRYPTED_CONTENT in self.include,
         )
 
-    def _messages(self, owner: str, sealer: KeyRing, replay_reasoning: bool) -> list[Message]:
+    def _messages(self, owner: str, ring: KeyRing, replay_reasoning: bool) -> list[Message]:
         if isinstance(self.input, str):
             return [Message("user", self.input)]
         messages, carried = [], None
@@ -112,7 +112,7 @@ class CreateResponse(WireModel):
                 # model does not keep earlier reasoning in context.
                 if item.encrypted_content is not None:
                     param = f"input[{index}].encrypted_content"
-                    carried = encrypted_content.unseal(sealer, item.id, owner, item.encrypted_content, param)
+                    carried = encrypted_content.unseal(ring, item.id, owner, item.encrypted_content, param)
                 continue
             reasoning = carried if item.role == "assistant" and replay_reasoning else None
             messages.append(Message(item.role, item.text(), reasoning))

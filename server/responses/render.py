@@ -72,7 +72,7 @@ def usage(outcome: Outcome) -> dict:
         "output_tokens": u.completion_tokens,
         "output_tokens_details": {"reasoning_tokens": u.reasoning_tokens},
         "total_tokens": u.total_tokens,
-        "cost_usd": outcome.cost_usd,
+        "cost_usd": outcome.cost.usd,
     }
 
 

@@ -33,7 +33,7 @@ async def create_response(
     store: StoreDep,
 ):
     wanted = body.to_domain(
-        owner=principal.key_id, request_id=request_id, sealer=reasoner.sealer.ring,
+        owner=principal.key_id, request_id=request_id, ring=reasoner.content_keys.ring,
         replay_reasoning=settings.replay_reasoning,
     )  # fmt: skip
     plan = reasoner.prepare(wanted)  # every 4xx is raised here, before any engine work

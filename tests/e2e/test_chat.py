@@ -110,7 +110,7 @@ def test_dollar_budget_too_small_is_refused_before_any_work(server, client):
 
 def test_dollar_budget_caps_the_whole_cost(client):
     prompt_tokens = ask(client, HARD, reasoning_effort="low").usage.prompt_tokens
-    budget = PRICE.cost(prompt_tokens, 80)  # the prompt and 80 generated tokens
+    budget = PRICE.cost(prompt_tokens, 80).usd  # the prompt and 80 generated tokens
     response = ask(client, HARD, reasoning_effort="max", extra_body={"reasoning": {"budget_usd": budget}})
     assert response.usage.cost_usd <= budget
     assert response.usage.completion_tokens <= 80
@@ -135,7 +135,7 @@ def test_usage_and_cost_are_exact(server, client):
     assert usage.completion_tokens_details.reasoning_tokens == sum(c["reasoning_tokens"] for c in chains)
     assert usage.prompt_tokens == row["prompt_tokens"]
     assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
-    assert usage.cost_usd == pytest.approx(PRICE.cost(usage.prompt_tokens, usage.completion_tokens), abs=1e-15)
+    assert usage.cost_usd == pytest.approx(PRICE.cost(usage.prompt_tokens, usage.completion_tokens).usd, abs=1e-15)
     assert row["cost_usd"] == pytest.approx(usage.cost_usd, abs=1e-15)
 
 

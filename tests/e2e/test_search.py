@@ -43,12 +43,12 @@ def test_usage_is_the_sum_of_every_stored_chain(server, client):
     assert len(chains) == response.model_extra["reasoning"]["chains"] == 3
     assert response.usage.completion_tokens == sum(c["completion_tokens"] for c in chains)
     assert response.usage.completion_tokens_details.reasoning_tokens == sum(c["reasoning_tokens"] for c in chains)
-    assert response.usage.cost_usd == PRICE.cost(response.usage.prompt_tokens, response.usage.completion_tokens)
+    assert response.usage.cost_usd == PRICE.cost(response.usage.prompt_tokens, response.usage.completion_tokens).usd
 
 
 def test_a_dollar_budget_holds_over_all_chains_and_still_answers(client):
     prompt = search(client, "What is 12 + 30?", "single", 1).usage.prompt_tokens
-    budget = PRICE.cost(prompt, 2 * (512 + 32) + 50)  # two whole chains at effort high, not nine
+    budget = PRICE.cost(prompt, 2 * (512 + 32) + 50).usd  # two whole chains at effort high, not nine
     response = search(client, HARD, "adaptive", 9, reasoning={"budget_usd": budget}, seed=2)
     assert response.usage.cost_usd <= budget
     assert response.model_extra["reasoning"]["chains"] <= 2

@@ -1,5 +1,6 @@
 """Test doubles for unit tests only: a scripted Engine that speaks the Engine protocol
-with character tokens. The end-to-end tests use the real vLLM engine."""
+with character tokens, a vault that keeps traces in a list, and a Reasoner over both. The
+end-to-end tests use the real vLLM engine and store."""
 
 from __future__ import annotations
 
@@ -8,11 +9,23 @@ import itertools
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
+from reasoning.budget import BudgetPolicy
+from reasoning.encrypted_content import PURPOSE
 from reasoning.engine import ChainDelta, EngineConfig, GenerationParams, Prompt
+from reasoning.pricing import Price, PriceTable
+from reasoning.reasoner import Reasoner, ReasonerConfig
+from reasoning.store.crypto import KeyRing, PurposeKeys, new_key
+from reasoning.summarize import ExtractiveSummarizer
 from reasoning.think import ThinkMarkers
-from reasoning.types import Message
+from reasoning.types import Message, Trace
 
 START, END = 1000, 1001
+POLICY = BudgetPolicy(
+    effort_tokens={"none": 0, "minimal": 16, "low": 64, "medium": 192, "high": 512, "xhigh": 1024, "max": None},
+    default_effort="medium",
+    answer_reserve=32,
+)
+PRICES = PriceTable({"tiny-reasoner": Price(0.10, 0.40)}, default=Price(1.0, 4.0))  # the server's defaults
 MARKERS = ThinkMarkers("<think>", "</think>", START, END, start_suffix=(ord("\n"),), end_prefix=(ord("\n"),))
 
 
@@ -108,3 +121,21 @@ def scripted_factory(engine: ScriptedEngine):
         return engine
 
     return start
+
+
+@dataclass
+class KeptTraces:
+    """A vault that keeps every trace put into it, in order."""
+
+    traces: list[Trace] = field(default_factory=list)
+
+    async def put(self, trace: Trace) -> None:
+        self.traces.append(trace)
+
+
+def scripted_reasoner(engine: ScriptedEngine, vault: KeptTraces | None = None) -> Reasoner:
+    """A Reasoner over the scripted engine with the server's default budgets and prices."""
+    ring = KeyRing(dict([new_key()]))
+    config = ReasonerConfig(policy=POLICY, prices=PRICES, keepalive_seconds=60.0)
+    keys = PurposeKeys(lambda: ring, PURPOSE)
+    return Reasoner(engine, vault or KeptTraces(), ExtractiveSummarizer(engine.count_tokens), keys, config)

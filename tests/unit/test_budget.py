@@ -2,7 +2,7 @@
 
 import pytest
 
-from reasoning.budget import BudgetPolicy, resolve
+from reasoning.budget import Budget, BudgetPolicy
 from reasoning.errors import BudgetTooSmall, ContextTooLong, InvalidRequest
 from reasoning.pricing import Price
 from reasoning.types import BudgetSpec
@@ -16,14 +16,14 @@ PRICE = Price(input_per_million=1.0, output_per_million=10.0)  # $0.000001 in, $
 
 
 def limits(prompt_tokens=100, context=4096, chains=1, **spec):
-    return resolve(
+    return Budget(
         BudgetSpec(**spec),
         policy=POLICY,
         price=PRICE,
         prompt_tokens=prompt_tokens,
         context_length=context,
         chains=chains,
-    )
+    ).limits
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ import httpx
 from reasoning.pricing import Price
 from reasoning.store.records import nanos_to_usd, usd_to_nanos
 from reasoning.types import Message, ReasoningRequest
-from server.admission import Admission, cost_nanos
+from server.admission import Admission
 from server.app import create_app
 from server.auth import identify
 from server.settings import Settings
@@ -43,7 +43,7 @@ async def serving(tmp_path, engine: ScriptedEngine):
 
 def charged(response: httpx.Response) -> int:
     usage = response.json()["usage"]
-    return cost_nanos(PRICE, usage["prompt_tokens"], usage["completion_tokens"])
+    return PRICE.cost(usage["prompt_tokens"], usage["completion_tokens"]).nanos
 
 
 async def test_concurrent_requests_never_overspend_and_spend_survives_a_restart(tmp_path):
@@ -82,8 +82,8 @@ async def test_streams_are_settled_and_unbudgeted_keys_have_no_header(tmp_path):
             held = stream.headers[HEADER]  # sent before the outcome: after the reservation
             lines = [line async for line in stream.aiter_lines() if line.startswith("data: {")]
         usage = json.loads(lines[-1].removeprefix("data: "))["usage"]
-        exact = cost_nanos(PRICE, usage["prompt_tokens"], usage["completion_tokens"])
-        worst = cost_nanos(PRICE, usage["prompt_tokens"], 60)
+        exact = PRICE.cost(usage["prompt_tokens"], usage["completion_tokens"]).nanos
+        worst = PRICE.cost(usage["prompt_tokens"], 60).nanos
         assert held == nanos_to_usd(10**9 - worst)
         after = await client.get("/v1/reasoning/traces", headers=bearer(secret))
         assert after.headers[HEADER] == nanos_to_usd(10**9 - exact)

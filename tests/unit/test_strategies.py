@@ -75,7 +75,7 @@ def test_a_dollar_budget_buys_whole_chains_and_an_answer_still_comes(api, engine
     price = Settings().price_table().for_model("tiny-reasoner")
     prompt = len("<|user|>What is 347 * 29?<think>\n")  # the scripted engine's rendering
     whole = 512 + 32  # effort high's cap and the answer's reserve
-    budget = price.cost(prompt, 2 * whole + 100)
+    budget = price.cost(prompt, 2 * whole + 100).usd
     data = ask(api, strategy="self_consistency", samples=9, budget_usd=budget).json()
     assert data["reasoning"]["chains"] == 2  # two whole chains, not nine cut short
     assert engine.calls[0].reasoning_tokens == 512

@@ -2,7 +2,7 @@
 
 import pytest
 
-from reasoning.voting import Ballot, final_number, leader_probability, settled, tally
+from reasoning.search.voting import Ballot, final_number, leader_probability, settled, tally
 
 
 @pytest.mark.parametrize(

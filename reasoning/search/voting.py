@@ -47,11 +47,6 @@ class Vote:
     winner: int  # index of the ballot whose answer is returned
     counts: dict[str, int]  # extracted answer -> number of chains
 
-    @property
-    def leader_share(self) -> float:
-        total = sum(self.counts.values())
-        return max(self.counts.values()) / total if total else 0.0
-
 
 def tally(ballots: Sequence[Ballot], extract: Extractor = final_number) -> Vote:
     """The majority answer; among equally common answers, the one whose best chain is the
