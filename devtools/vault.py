@@ -8,8 +8,8 @@ import sqlite3
 from dataclasses import asdict
 from pathlib import Path
 
-from reasoning.store.crypto import KeyFile
-from reasoning.store.sealing import TraceSealer
+from reasoning.vault.crypto import KeyFile
+from reasoning.vault.sealing import TraceSealer
 
 
 def trace_row(data_dir: Path, trace_id: str) -> dict | None:

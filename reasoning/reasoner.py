@@ -27,9 +27,9 @@ from reasoning.errors import InvalidRequest, NotFound
 from reasoning.pricing import Money, PriceTable
 from reasoning.sampling import ChainSampler
 from reasoning.search import Decision, Search
-from reasoning.store.crypto import PurposeKeys
 from reasoning.summarize import Summarizer
 from reasoning.types import AUTO, Choice, Done, Event, Outcome, ReasoningRequest, ThinkingDone, Trace, Usage
+from reasoning.vault.crypto import PurposeKeys
 
 
 class TraceVault(Protocol):

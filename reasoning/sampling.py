@@ -15,15 +15,15 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable
 
-from reasoning import encrypted_content
 from reasoning.budget import Budget, Limits
 from reasoning.chain import ChainState, ticking
 from reasoning.engine import Engine, GenerationParams, Prompt
 from reasoning.search import Decision
-from reasoning.store.crypto import PurposeKeys
 from reasoning.summarize import Summarizer
 from reasoning.think import ThinkSplitter
 from reasoning.types import AnswerDelta, Event, KeepAlive, ReasoningRequest, ThinkingDone
+from reasoning.vault import encrypted_content
+from reasoning.vault.crypto import PurposeKeys
 
 _DECIDED = object()  # the strategy has returned: no more events will come
 

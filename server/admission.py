@@ -20,10 +20,9 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from reasoning.accounts.ledger import Ledger, Reservation, Standing
 from reasoning.errors import QuotaExceeded
-from reasoning.pricing import PriceTable
-from reasoning.store.ledger import Ledger
-from reasoning.store.records import Reservation, Standing, nanos_to_usd
+from reasoning.pricing import Money, PriceTable
 from reasoning.types import Done, Event, Outcome
 from server.metrics import Metrics
 
@@ -47,7 +46,7 @@ class BudgetMeter:
 def budget_header(state: Mapping[str, Any]) -> tuple[bytes, bytes] | None:
     """The remaining-budget header for a response, from what the request's state holds."""
     meter = state.get("budget_meter")
-    return None if meter is None else (BUDGET_HEADER, nanos_to_usd(meter.remaining_nanos).encode())
+    return None if meter is None else (BUDGET_HEADER, str(Money(meter.remaining_nanos)).encode())
 
 
 class Admission:

@@ -11,12 +11,12 @@ from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
 
-from reasoning.encrypted_content import PURPOSE
 from reasoning.engine import Engine, EngineConfig
 from reasoning.reasoner import Reasoner, ReasonerConfig
-from reasoning.store import open_store
-from reasoning.store.crypto import PurposeKeys
+from reasoning.storage import open_store
 from reasoning.summarize import ExtractiveSummarizer, ModelSummarizer
+from reasoning.vault.crypto import PurposeKeys
+from reasoning.vault.encrypted_content import PURPOSE
 from server import errors, health, models
 from server.chat.router import router as chat_router
 from server.lifecycle import Drain, DrainGate

@@ -12,9 +12,8 @@ from typing import Literal
 
 from fastapi import Request
 
+from reasoning.accounts.api_keys import ApiKey, ApiKeys
 from reasoning.errors import Unauthenticated
-from reasoning.store.apikeys import ApiKeys
-from reasoning.store.records import ApiKey
 from server.admission import Admission, BudgetMeter
 
 Role = Literal["user", "admin"]

@@ -8,7 +8,7 @@ from fastapi import Depends, Request
 
 from reasoning.errors import Unavailable
 from reasoning.reasoner import Reasoner
-from reasoning.store import Store
+from reasoning.storage import Store
 from server import logs
 from server.admission import Admission
 from server.auth import Principal, authenticate

@@ -22,10 +22,11 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 
-from reasoning.store import Store, open_store
-from reasoning.store.apikeys import ROLES
-from reasoning.store.crypto import KeyFile, format_keys, new_key
-from reasoning.store.records import ApiKey, nanos_to_usd, parse_duration, usd_to_nanos
+from reasoning.accounts.api_keys import ROLES, ApiKey
+from reasoning.durations import parse_duration
+from reasoning.pricing import Money
+from reasoning.storage import Store, open_store
+from reasoning.vault.crypto import KeyFile, format_keys, new_key
 from server.settings import Settings
 
 STORE_FLAGS = {"--data-dir": "REASONING_DATA_DIR", "--store-url": "REASONING_STORE_URL"}
@@ -75,7 +76,7 @@ async def _with_store(settings: Settings, work: Callable[[Store], Awaitable[int]
 
 
 async def create(settings: Settings, args: argparse.Namespace) -> int:
-    budget = usd_to_nanos(args.budget_usd) if args.budget_usd is not None else None
+    budget = Money.at_least(args.budget_usd).nanos if args.budget_usd is not None else None
     period = int(parse_duration(args.period)) if budget is not None else None
 
     async def work(store: Store) -> int:
@@ -95,7 +96,7 @@ async def list_keys(settings: Settings, args: argparse.Namespace) -> int:
         for key in await store.api_keys.all():
             spent = "-"
             if key.budgeted:
-                spent = f"{nanos_to_usd((await store.ledger.standing(key)).spent_nanos)} USD"
+                spent = f"{Money((await store.ledger.standing(key)).spent_nanos)} USD"
             status = "revoked" if key.revoked_at else "active"
             print(f"{key.id:<22} {key.role:<6} {status:<8} {_budget(key):<26} {spent:<18} {key.name}")
         return 0
@@ -156,7 +157,7 @@ async def print_new_key(settings: Settings, args: argparse.Namespace) -> int:
 def _budget(key: ApiKey) -> str:
     if not key.budgeted:
         return "-"
-    return f"{nanos_to_usd(key.budget_nanos or 0)} USD per {_period(key.period_seconds or 0)}"
+    return f"{Money(key.budget_nanos or 0)} USD per {_period(key.period_seconds or 0)}"
 
 
 def _period(seconds: int) -> str:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from reasoning.engine import Engine
 from reasoning.reasoner import Reasoner
-from reasoning.store import Store
+from reasoning.storage import Store
 from server.lifecycle import Drain
 from server.metrics import Metrics
 from server.settings import Settings

@@ -9,11 +9,11 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from reasoning.budget import BudgetPolicy
+from reasoning.durations import parse_duration
 from reasoning.engine import EngineConfig
 from reasoning.pricing import Price, PriceTable
-from reasoning.store.crypto import KeyFile, KeyRing, KeySource, parse_keys
-from reasoning.store.records import parse_duration
 from reasoning.types import EFFORTS
+from reasoning.vault.crypto import KeyFile, KeyRing, KeySource, parse_keys
 
 EMBEDDED_MODEL = Path(__file__).resolve().parents[1] / "models" / "tiny-reasoner"
 

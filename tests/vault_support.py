@@ -1,5 +1,5 @@
-"""What the tests need of a data directory's store: its stored traces (read with its key file,
-as devtools.vault does) and API keys created in it."""
+"""What the tests need of a store: its stored traces (read back as an audited admin read, or
+from a data directory with its key file, as devtools.vault does) and API keys created in it."""
 
 from __future__ import annotations
 
@@ -8,11 +8,22 @@ import json
 from pathlib import Path
 
 from devtools.vault import trace_row
-from reasoning.store import open_store
-from reasoning.store.records import parse_duration, usd_to_nanos
+from reasoning.durations import parse_duration
+from reasoning.pricing import Money
+from reasoning.storage import Store, open_store
+from reasoning.types import Trace
+from reasoning.vault.audit import Access
 from server.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
+OPERATOR_READ = Access(
+    actor="key_tests", role="admin", request_id="req_tests", reason="a test reads back what it stored"
+)
+
+
+async def read_back(store: Store, trace_id: str) -> Trace | None:
+    """A stored trace, whole and decrypted, as an admin's audited raw read."""
+    return await store.traces.read(trace_id, OPERATOR_READ)
 
 
 def stored_chains(data_dir: Path, trace_id: str) -> list[dict]:
@@ -27,7 +38,7 @@ async def create_key(data_dir: Path, role: str, name: str = "", budget_usd: floa
     settings = Settings(data_dir=data_dir)
     store = await open_store(settings.resolved_store_url, settings.trace_key_source())
     try:
-        budget = usd_to_nanos(budget_usd) if budget_usd is not None else None
+        budget = Money.at_least(budget_usd).nanos if budget_usd is not None else None
         return await store.api_keys.create(role, name, budget, int(parse_duration(period)))
     finally:
         await store.close()

@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from reasoning.errors import ReasoningError, StoreFailure, TraceUnreadable
-from reasoning.store.crypto import SealBroken
 
 log = logging.getLogger("reasoning.store")
 
@@ -15,8 +14,12 @@ ErrorHook = Callable[[str], None]  # called with the operation's name when one f
 
 
 class Guard:
-    def __init__(self, on_error: ErrorHook | None = None) -> None:
+    """`unreadable`: the exceptions that say a stored record failed to open (the vault's
+    SealBroken); they become TraceUnreadable."""
+
+    def __init__(self, on_error: ErrorHook | None = None, unreadable: tuple[type[Exception], ...] = ()) -> None:
         self._on_error = on_error or (lambda _operation: None)
+        self._unreadable = unreadable
 
     @asynccontextmanager
     async def __call__(self, operation: str) -> AsyncIterator[None]:
@@ -24,13 +27,13 @@ class Guard:
         error is StoreFailure; neither carries stored data. Domain errors pass through."""
         try:
             yield
-        except SealBroken as exc:
+        except ReasoningError:
+            raise
+        except self._unreadable as exc:
             self._on_error(operation)
             raise TraceUnreadable(
                 "the stored trace failed to decrypt: it was altered, or no configured key opens it"
             ) from exc
-        except ReasoningError:
-            raise
         except Exception as exc:
             self._on_error(operation)
             log.error("trace store: %s failed", operation, exc_info=exc)

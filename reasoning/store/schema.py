@@ -3,7 +3,8 @@
 `schema_version` holds the number of the last migration applied. Each migration runs in
 one transaction with its version bump, under the backend's migration lock, so replicas or
 a CLI starting at once apply it exactly once. A migration is DDL in the dialect-neutral
-form of `Dialect.ddl`, optionally followed by a data step in Python.
+form of `Dialect.ddl`, optionally followed by a data step in Python that the records' owner
+supplies (the vault seals version 1's plaintext chains: `reasoning.vault.traces`).
 
     1  traces                    the trace metadata and its chains (plaintext until 2)
     2  vault                     chains sealed with a per-trace data key (trace_keys), the
@@ -14,13 +15,12 @@ form of `Dialect.ddl`, optionally followed by a data step in Python.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from reasoning.store.db import Database, Tx
-from reasoning.store.sealing import TraceSealer
-from reasoning.types import Chain
+
+DataStep = Callable[[Tx], Awaitable[None]]  # rewrites rows after a migration's DDL, in its transaction
 
 
 @dataclass(frozen=True)
@@ -28,16 +28,6 @@ class Migration:
     version: int
     name: str
     statements: tuple[str, ...]
-    data: Callable[[Tx, TraceSealer], Awaitable[None]] | None = None
-
-
-async def _seal_plaintext_chains(tx: Tx, sealer: TraceSealer) -> None:
-    """Before version 2 chains were stored as plaintext JSON: seal every such row."""
-    for trace_id, owner, chains in await tx.all("SELECT id, owner, chains FROM traces"):
-        parsed = tuple(Chain(**chain) for chain in json.loads(bytes(chains)))
-        sealed = sealer.seal(trace_id, owner, parsed)
-        await tx.execute("UPDATE traces SET chains = ? WHERE id = ?", (sealed.chains, trace_id))
-        await tx.execute("INSERT INTO trace_keys VALUES (?, ?, ?)", (trace_id, sealed.key_id, sealed.wrapped))
 
 
 MIGRATIONS = (
@@ -110,7 +100,6 @@ MIGRATIONS = (
             )""",
             "CREATE INDEX reservations_key ON reservations (key_id, period)",
         ),
-        _seal_plaintext_chains,
     ),
     Migration(
         3,
@@ -129,8 +118,9 @@ MIGRATIONS = (
 LATEST = MIGRATIONS[-1].version
 
 
-async def migrate(db: Database, sealer: TraceSealer) -> int:
-    """Apply every migration the database lacks; the version it is at afterwards."""
+async def migrate(db: Database, data_steps: Mapping[int, DataStep]) -> int:
+    """Apply every migration the database lacks, each followed by its data step in
+    `data_steps` (by version) if it has one; the version it is at afterwards."""
     version = 0
     for migration in MIGRATIONS:
         async with db.transaction() as tx:
@@ -144,8 +134,8 @@ async def migrate(db: Database, sealer: TraceSealer) -> int:
                 continue
             for statement in migration.statements:
                 await tx.execute(db.dialect.ddl(statement))
-            if migration.data is not None:
-                await migration.data(tx, sealer)
+            if (step := data_steps.get(migration.version)) is not None:
+                await step(tx)
             await tx.execute("DELETE FROM schema_version")
             await tx.execute("INSERT INTO schema_version VALUES (?)", (migration.version,))
             version = migration.version

@@ -6,10 +6,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, Tag
 
-from reasoning import encrypted_content
 from reasoning.errors import InvalidRequest
-from reasoning.store.crypto import KeyRing
 from reasoning.types import Message, ReasoningRequest, Sampling
+from reasoning.vault import encrypted_content
+from reasoning.vault.crypto import KeyRing
 from server.protocol import ReasoningOptions, WireModel, budget_spec
 
 ENCRYPTED_CONTENT = "reasoning.encrypted_content"

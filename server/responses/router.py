@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter, Request
 
 from reasoning.errors import NotFound
-from reasoning.store.responses import StoredResponses
+from reasoning.stored_responses import StoredResponses
 from reasoning.types import Done, Event
 from server import sse
 from server.deps import AdmissionDep, MetricsDep, PrincipalDep, ReasonerDep, RequestIdDep, SettingsDep, StoreDep

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from reasoning.store.records import AuditRecord
 from reasoning.types import Trace
+from reasoning.vault.audit import AuditRecord
 
 
 def metadata(trace: Trace, retention_seconds: float) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query
 
-from reasoning.store.records import Access
+from reasoning.vault.audit import Access
 from server.auth import Principal
 from server.deps import MetricsDep, PrincipalDep, RequestIdDep, SettingsDep, StoreDep
 from server.traces import access, protocol

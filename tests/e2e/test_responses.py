@@ -8,8 +8,8 @@ import json
 import openai
 import pytest
 
-from reasoning import encrypted_content
-from reasoning.store.crypto import KeyRing
+from reasoning.vault import encrypted_content
+from reasoning.vault.crypto import KeyRing
 
 MODEL = "tiny-reasoner"
 QUESTION = "What is 347 * 29?"

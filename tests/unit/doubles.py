@@ -10,14 +10,14 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
 from reasoning.budget import BudgetPolicy
-from reasoning.encrypted_content import PURPOSE
 from reasoning.engine import ChainDelta, EngineConfig, GenerationParams, Prompt
 from reasoning.pricing import Price, PriceTable
 from reasoning.reasoner import Reasoner, ReasonerConfig
-from reasoning.store.crypto import KeyRing, PurposeKeys, new_key
 from reasoning.summarize import ExtractiveSummarizer
 from reasoning.think import ThinkMarkers
 from reasoning.types import Message, Trace
+from reasoning.vault.crypto import KeyRing, PurposeKeys, new_key
+from reasoning.vault.encrypted_content import PURPOSE
 
 START, END = 1000, 1001
 POLICY = BudgetPolicy(

@@ -7,10 +7,10 @@ import os
 import subprocess
 import sys
 
-from reasoning.store import open_store
-from reasoning.store.crypto import KeyFile
+from reasoning.storage import open_store
 from reasoning.types import Chain, Trace
-from tests.vault_support import ROOT
+from reasoning.vault.crypto import KeyFile
+from tests.vault_support import ROOT, read_back
 
 
 def cli(*args: str, **env: str) -> subprocess.CompletedProcess:
@@ -57,7 +57,7 @@ async def test_vault_rotate_adds_a_key_and_rewraps_every_trace_while_a_store_is_
     store = await open_store(f"sqlite:///{tmp_path}/reasoning.db", keys.ring, retention_seconds=10**10)
     chain = Chain(0, "steps", "answer", 1, 2, "stop")
     for i in range(3):
-        await store.put(Trace(f"rs_{i}", "local", "m", "r", 1.0, 1, 2, 1, 0.1, 9, (chain,)))
+        await store.traces.put(Trace(f"rs_{i}", "local", "m", "r", 1.0, 1, 2, 1, 0.1, 9, (chain,)))
     old = keys.ring().current
     rotated = cli("vault", "rotate", "--data-dir", str(tmp_path))
     assert rotated.returncode == 0, rotated.stderr
@@ -66,8 +66,8 @@ async def test_vault_rotate_adds_a_key_and_rewraps_every_trace_while_a_store_is_
     status = cli("vault", "status", "--data-dir", str(tmp_path)).stdout
     assert f"{new} (newest): 3 traces" in status and f"{old}: 0 traces" in status
     # The open store (a running server) reads the re-wrapped rows and seals new ones with the new key.
-    assert (await store.get("rs_0")).chains == (chain,)
-    await store.put(Trace("rs_new", "local", "m", "r", 1.0, 1, 2, 1, 0.1, 9, (chain,)))
+    assert (await read_back(store, "rs_0")).chains == (chain,)
+    await store.traces.put(Trace("rs_new", "local", "m", "r", 1.0, 1, 2, 1, 0.1, 9, (chain,)))
     assert await store.traces.key_usage() == {new: 4}
     await store.close()
     fresh = cli("vault", "new-key")

@@ -6,9 +6,9 @@ import stat
 
 import pytest
 
-from reasoning.store.crypto import KeyFile, KeyRing, SealBroken, format_keys, load_or_create, new_key, parse_keys
-from reasoning.store.sealing import TraceSealer
 from reasoning.types import Chain
+from reasoning.vault.crypto import KeyFile, KeyRing, SealBroken, format_keys, load_or_create, new_key, parse_keys
+from reasoning.vault.sealing import TraceSealer
 
 CHAINS = (Chain(0, "secret steps", "answer", 2, 3, "stop"),)
 

@@ -6,9 +6,9 @@ import base64
 
 import pytest
 
-from reasoning import encrypted_content
-from reasoning.encrypted_content import InvalidEncryptedContent
-from reasoning.store.crypto import MAGIC, NONCE_BYTES, KeyRing
+from reasoning.vault import encrypted_content
+from reasoning.vault.crypto import MAGIC, NONCE_BYTES, KeyRing
+from reasoning.vault.encrypted_content import InvalidEncryptedContent
 
 RING = KeyRing({"k1": b"\x01" * 32}).for_purpose(encrypted_content.PURPOSE)
 REASONING = "347*29\n7*9=63,3\n=10063"

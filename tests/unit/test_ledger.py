@@ -9,10 +9,11 @@ import sqlite3
 import psycopg
 import pytest
 
+from reasoning.durations import parse_duration
 from reasoning.errors import QuotaExceeded
-from reasoning.store import open_store
-from reasoning.store.crypto import KeyRing, new_key
-from reasoning.store.records import nanos_to_usd, parse_duration, usd_to_nanos
+from reasoning.pricing import Money
+from reasoning.storage import open_store
+from reasoning.vault.crypto import KeyRing, new_key
 
 RING = KeyRing(dict([new_key()]))
 
@@ -38,9 +39,9 @@ async def store(store_url, clock):
 
 
 async def test_money_is_exact_nanodollars():
-    assert usd_to_nanos(0.0000491) == 49_100 and usd_to_nanos("0.1") == 10**8
-    assert usd_to_nanos(1e-10) == 1  # rounded up: a charge never falls short
-    assert nanos_to_usd(1500) == "0.0000015" and nanos_to_usd(2 * 10**9) == "2" and nanos_to_usd(0) == "0"
+    assert Money.at_least(0.0000491).nanos == 49_100 and Money.at_least("0.1").nanos == 10**8
+    assert Money.at_least(1e-10).nanos == 1  # rounded up: a charge never falls short
+    assert str(Money(1500)) == "0.0000015" and str(Money(2 * 10**9)) == "2" and str(Money(0)) == "0"
     assert parse_duration("30d") == 30 * 86_400 and parse_duration("90m") == 5400 and parse_duration("15") == 15
     for bad in ("", "0", "-1d", "3 weeks", "1y"):
         with pytest.raises(ValueError):

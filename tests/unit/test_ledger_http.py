@@ -10,8 +10,7 @@ from contextlib import asynccontextmanager
 
 import httpx
 
-from reasoning.pricing import Price
-from reasoning.store.records import nanos_to_usd, usd_to_nanos
+from reasoning.pricing import Money, Price
 from reasoning.types import Message, ReasoningRequest
 from server.admission import Admission
 from server.app import create_app
@@ -41,6 +40,11 @@ async def serving(tmp_path, engine: ScriptedEngine):
             yield client, app
 
 
+def usd(nanos: int) -> str:
+    """Nano-dollars as the remaining-budget header writes them."""
+    return str(Money(nanos))
+
+
 def charged(response: httpx.Response) -> int:
     usage = response.json()["usage"]
     return PRICE.cost(usage["prompt_tokens"], usage["completion_tokens"]).nanos
@@ -62,11 +66,11 @@ async def test_concurrent_requests_never_overspend_and_spend_survives_a_restart(
         later = await client.post(CHAT, json=BODY, headers=bearer(secret))
         assert later.status_code == 200
         spent += charged(later)
-        assert later.headers[HEADER] == nanos_to_usd(usd_to_nanos(BUDGET_USD) - spent)
-        assert spent <= usd_to_nanos(BUDGET_USD)
+        assert later.headers[HEADER] == usd(Money.at_least(BUDGET_USD).nanos - spent)
+        assert spent <= Money.at_least(BUDGET_USD).nanos
     async with serving(tmp_path, ScriptedEngine()) as (client, app):  # a restart on the same data dir
         got = await client.get("/v1/reasoning/traces", headers=bearer(secret))
-        assert got.status_code == 200 and got.headers[HEADER] == nanos_to_usd(usd_to_nanos(BUDGET_USD) - spent)
+        assert got.status_code == 200 and got.headers[HEADER] == usd(Money.at_least(BUDGET_USD).nanos - spent)
         standing = await app.state.runtime.store.ledger.standing(key)
         assert standing.spent_nanos == spent and standing.held_nanos == 0
         metrics = (await client.get("/metrics")).text
@@ -84,9 +88,9 @@ async def test_streams_are_settled_and_unbudgeted_keys_have_no_header(tmp_path):
         usage = json.loads(lines[-1].removeprefix("data: "))["usage"]
         exact = PRICE.cost(usage["prompt_tokens"], usage["completion_tokens"]).nanos
         worst = PRICE.cost(usage["prompt_tokens"], 60).nanos
-        assert held == nanos_to_usd(10**9 - worst)
+        assert held == usd(10**9 - worst)
         after = await client.get("/v1/reasoning/traces", headers=bearer(secret))
-        assert after.headers[HEADER] == nanos_to_usd(10**9 - exact)
+        assert after.headers[HEADER] == usd(10**9 - exact)
         plain = await client.post(CHAT, json=BODY, headers=bearer(free))
         assert plain.status_code == 200 and HEADER not in plain.headers
 
@@ -122,4 +126,4 @@ async def test_a_search_reserves_for_every_chain_it_may_sample(tmp_path):
         assert got.json()["usage"]["completion_tokens"] > 40  # three chains: more than one chain's cap
         standing = await app.state.runtime.store.ledger.standing(key)
         assert standing.spent_nanos == charged(got)  # charged in full: the reservation covered all three
-        assert got.headers[HEADER] == nanos_to_usd(10**9 - charged(got))
+        assert got.headers[HEADER] == usd(10**9 - charged(got))

@@ -13,12 +13,13 @@ import psycopg
 import pytest
 
 from reasoning.errors import StoreFailure, TraceUnreadable
-from reasoning.store import open_store
-from reasoning.store.crypto import KeyRing, new_key
+from reasoning.storage import open_store
 from reasoning.store.db import SQLITE
-from reasoning.store.records import Access
 from reasoning.store.schema import LATEST, MIGRATIONS
 from reasoning.types import Chain, Trace
+from reasoning.vault.audit import Access
+from reasoning.vault.crypto import KeyRing, new_key
+from tests.vault_support import read_back
 
 SECRET = "7*9=63, carry the six, SECRET-STEP"
 ADMIN_READ = Access(actor="key_admin", role="admin", request_id="req_a", reason="incident 42")
@@ -92,25 +93,25 @@ async def corrupt(store_url: str, sql: str) -> None:
 
 
 async def test_put_then_get_round_trips_every_field(store):
-    await store.put(trace())
-    assert await store.get("rs_1") == trace()
-    assert await store.get("rs_missing") is None
+    await store.traces.put(trace())
+    assert await read_back(store, "rs_1") == trace()
+    assert await read_back(store, "rs_missing") is None
     assert await store.traces.info("rs_1") == replace(trace(), chains=())
 
 
 async def test_reopening_keeps_data_at_the_latest_schema_version(store_url, ring):
     first = await open_store(store_url, lambda: ring, retention_seconds=10**10)
-    await first.put(trace())
+    await first.traces.put(trace())
     await first.close()
     again = await open_store(store_url, lambda: ring, retention_seconds=10**10)
-    assert (await again.get("rs_1")).chains[0].reasoning == SECRET
+    assert (await read_back(again, "rs_1")).chains[0].reasoning == SECRET
     async with again.db.transaction() as tx:
         assert await tx.all("SELECT version FROM schema_version") == [(LATEST,)]
     await again.close()
 
 
 async def test_stored_bytes_hold_no_plaintext_reasoning_or_answer(store, store_url):
-    await store.put(trace())
+    await store.traces.put(trace())
     await store.traces.read("rs_1", ADMIN_READ)
     stored = b"".join(await raw_rows(store_url))
     assert b"rs_1" in stored  # the dump did see the rows
@@ -120,7 +121,7 @@ async def test_stored_bytes_hold_no_plaintext_reasoning_or_answer(store, store_u
 
 @pytest.mark.parametrize("column", ["chains", "wrapped"])
 async def test_a_flipped_byte_is_an_error_never_plaintext(store, store_url, column):
-    await store.put(trace())
+    await store.traces.put(trace())
     table, key = ("traces", "id") if column == "chains" else ("trace_keys", "trace_id")
     # Flip one bit in the middle of the sealed value (the ciphertext, past the header).
     if store_url.startswith("sqlite"):
@@ -132,26 +133,26 @@ async def test_a_flipped_byte_is_an_error_never_plaintext(store, store_url, colu
         flip = f"set_byte({column}, 30, get_byte({column}, 30) # 1)"
         await corrupt(store_url, f"UPDATE {table} SET {column} = {flip} WHERE {key} = 'rs_1'")
     with pytest.raises(TraceUnreadable) as caught:
-        await store.get("rs_1")
+        await read_back(store, "rs_1")
     assert SECRET not in str(caught.value) and caught.value.code == "trace_unreadable"
 
 
 async def test_a_row_moved_to_another_owner_does_not_open(store, store_url):
-    await store.put(trace())
+    await store.traces.put(trace())
     await corrupt(store_url, "UPDATE traces SET owner = 'key_thief' WHERE id = 'rs_1'")
     with pytest.raises(TraceUnreadable):
-        await store.get("rs_1")
+        await read_back(store, "rs_1")
 
 
 async def test_a_wrong_key_is_an_error(store_url, ring):
     first = await open_store(store_url, lambda: ring)
-    await first.put(trace(created_at=10**10))
+    await first.traces.put(trace(created_at=10**10))
     await first.close()
     same_id_other_bytes = KeyRing({ring.current: new_key()[1]})
     for wrong in (same_id_other_bytes, KeyRing(dict([new_key()]))):
         other = await open_store(store_url, lambda wrong=wrong: wrong)
         with pytest.raises(TraceUnreadable):
-            await other.get("rs_1")
+            await read_back(other, "rs_1")
         await other.close()
 
 
@@ -160,10 +161,10 @@ async def test_rotation_rewraps_old_rows_which_stay_readable_throughout(store_ur
     ring = KeyRing(old)
     store = await open_store(store_url, lambda: ring, retention_seconds=10**10)
     for i in range(5):
-        await store.put(trace(f"rs_{i}"))
+        await store.traces.put(trace(f"rs_{i}"))
     ring = KeyRing({**old, **dict([new_key()])})  # a new newest key
-    assert (await store.get("rs_0")).chains == trace().chains  # old rows readable before rotating
-    await store.put(trace("rs_new"))
+    assert (await read_back(store, "rs_0")).chains == trace().chains  # old rows readable before rotating
+    await store.traces.put(trace("rs_new"))
     usage = await store.traces.key_usage()
     assert usage == {next(iter(old)): 5, ring.current: 1}
     rotation = await store.traces.rotate(batch=2)  # several batches
@@ -171,12 +172,12 @@ async def test_rotation_rewraps_old_rows_which_stay_readable_throughout(store_ur
     assert await store.traces.key_usage() == {ring.current: 6}
     ring = KeyRing({ring.current: ring.keys[ring.current]})  # the old key retired
     for i in [*range(5), "new"]:
-        assert (await store.get(f"rs_{i}")).chains[0].reasoning == SECRET
+        assert (await read_back(store, f"rs_{i}")).chains[0].reasoning == SECRET
     await store.close()
 
 
 async def test_raw_read_commits_its_audit_record_before_decrypting(store, store_url):
-    await store.put(trace())
+    await store.traces.put(trace())
     await corrupt(store_url, "DELETE FROM trace_keys")  # the read will fail after the audit step
     with pytest.raises(TraceUnreadable):
         await store.traces.read("rs_1", ADMIN_READ)
@@ -188,7 +189,7 @@ async def test_raw_read_commits_its_audit_record_before_decrypting(store, store_
 
 
 async def test_no_audit_record_means_no_read(store, store_url):
-    await store.put(trace())
+    await store.traces.put(trace())
     await corrupt(store_url, "DROP TABLE trace_audit")
     errors = []
     store.traces._guard._on_error = errors.append
@@ -204,19 +205,19 @@ async def test_reads_of_missing_traces_leave_no_record(store):
 
 
 async def test_delete_destroys_the_trace_and_its_data_key(store, store_url):
-    await store.put(trace())
-    await store.put(trace("rs_2"))
+    await store.traces.put(trace())
+    await store.traces.put(trace("rs_2"))
     async with store.db.transaction() as tx:
         lingering = await tx.one("SELECT chains FROM traces WHERE id = 'rs_1'")  # a copy, as a backup would keep
     assert await store.traces.delete("rs_1", Access("key_user", "user", "req_d"))
-    assert await store.get("rs_1") is None and await store.traces.info("rs_1") is None
+    assert await read_back(store, "rs_1") is None and await store.traces.info("rs_1") is None
     assert not await store.traces.delete("rs_1", Access("key_user", "user", "req_d"))
     assert [r.action for r in await store.traces.audit_log("rs_1")] == ["delete"]
     async with store.db.transaction() as tx:
         assert await tx.all("SELECT * FROM trace_keys WHERE trace_id = 'rs_1'") == []
     # Crypto-shredded: with the data key gone, the lingering copy opens under no key.
     assert bytes(lingering[0]) not in b"".join(await raw_rows(store_url))
-    assert (await store.get("rs_2")).chains == trace().chains
+    assert (await read_back(store, "rs_2")).chains == trace().chains
     if store_url.startswith("sqlite"):
         async with store.db.transaction() as tx:
             assert await tx.one("PRAGMA secure_delete") == (1,)  # whatever SQLite's build default
@@ -227,10 +228,10 @@ async def test_delete_destroys_the_trace_and_its_data_key(store, store_url):
 
 async def test_retention_hides_then_purges_expired_traces(store, clock):
     clock.now = 100_000.0
-    await store.put(trace("rs_old", created_at=100_000.0 - 86_400 - 1))
-    await store.put(trace("rs_new", created_at=100_000.0 - 10))
+    await store.traces.put(trace("rs_old", created_at=100_000.0 - 86_400 - 1))
+    await store.traces.put(trace("rs_new", created_at=100_000.0 - 10))
     await store.traces.read("rs_new", ADMIN_READ)
-    assert await store.get("rs_old") is None  # expired: invisible before any purge
+    assert await read_back(store, "rs_old") is None  # expired: invisible before any purge
     assert [t.id for t in await store.traces.list()] == ["rs_new"]
     assert await store.traces.purge() == 1
     async with store.db.transaction() as tx:
@@ -244,7 +245,7 @@ async def test_retention_hides_then_purges_expired_traces(store, clock):
 async def test_list_filters_by_owner_and_time_newest_first(store, clock):
     clock.now = 10_000.0
     for i, (owner, at) in enumerate([("a", 9_000.0), ("b", 9_100.0), ("a", 9_200.0), ("a", 9_300.0)]):
-        await store.put(trace(f"rs_{i}", owner=owner, created_at=at))
+        await store.traces.put(trace(f"rs_{i}", owner=owner, created_at=at))
     assert [t.id for t in await store.traces.list(owner="a")] == ["rs_3", "rs_2", "rs_0"]
     assert [t.id for t in await store.traces.list(since=9_100.0, until=9_300.0)] == ["rs_2", "rs_1"]
     assert [t.id for t in await store.traces.list(limit=2)] == ["rs_3", "rs_2"]
@@ -262,7 +263,7 @@ async def test_version_one_plaintext_rows_are_sealed_by_the_migration(tmp_path, 
         chains = json.dumps([{**chain, "finish_reason": "stop"}]).encode()
         db.execute("INSERT INTO traces VALUES ('rs_v1', 'local', 'm', 'r', 1e10, 1, 2, 1, 0.1, 9, ?)", (chains,))
     store = await open_store(f"sqlite:///{path}", lambda: ring)
-    assert (await store.get("rs_v1")).chains[0].reasoning == SECRET
+    assert (await read_back(store, "rs_v1")).chains[0].reasoning == SECRET
     await store.close()
     with sqlite3.connect(path) as db:
         assert SECRET.encode() not in db.execute("SELECT chains FROM traces").fetchone()[0]
@@ -270,9 +271,9 @@ async def test_version_one_plaintext_rows_are_sealed_by_the_migration(tmp_path, 
 
 async def test_replicas_opening_one_fresh_store_at_once_migrate_it_once(store_url, ring):
     opened = await asyncio.gather(*(open_store(store_url, lambda: ring) for _ in range(4)))
-    await opened[0].put(trace(created_at=10**10))
+    await opened[0].traces.put(trace(created_at=10**10))
     for store in opened:
-        assert (await store.get("rs_1")).chains == trace().chains
+        assert (await read_back(store, "rs_1")).chains == trace().chains
         await store.close()
 
 

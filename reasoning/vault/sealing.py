@@ -16,8 +16,8 @@ import json
 import secrets
 from dataclasses import asdict, dataclass
 
-from reasoning.store.crypto import KEY_BYTES, KeyRing, KeySource, PurposeKeys
 from reasoning.types import Chain
+from reasoning.vault.crypto import KEY_BYTES, KeyRing, KeySource, PurposeKeys
 
 PURPOSE = "trace-at-rest"
 _DATA_KEY_ID = "dk"

@@ -13,16 +13,20 @@ from collections.abc import Callable
 from typing import Any
 
 from reasoning.store.db import Database
-from reasoning.store.guard import Guard
+from reasoning.store.guard import ErrorHook, Guard
 
 
 class StoredResponses:
     def __init__(
-        self, db: Database, retention_seconds: float, guard: Guard | None = None, clock: Callable[[], float] = time.time
+        self,
+        db: Database,
+        retention_seconds: float,
+        on_error: ErrorHook | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.db = db
         self.retention_seconds = retention_seconds
-        self._guard = guard or Guard()
+        self._guard = Guard(on_error)
         self._clock = clock
 
     async def put(self, response_id: str, owner: str, body: dict[str, Any]) -> None:

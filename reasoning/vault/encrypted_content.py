@@ -12,7 +12,7 @@ import binascii
 import json
 
 from reasoning.errors import InvalidRequest
-from reasoning.store.crypto import KeyRing, SealBroken
+from reasoning.vault.crypto import KeyRing, SealBroken
 
 PURPOSE = "encrypted-content"
 

@@ -7,16 +7,18 @@ once and purged by `purge`; a deleted or purged trace takes its data key with it
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from reasoning.store.crypto import SealBroken
 from reasoning.store.db import Database, Row, Tx
-from reasoning.store.guard import Guard
-from reasoning.store.records import Access, AuditRecord
-from reasoning.store.sealing import TraceSealer
-from reasoning.types import Trace
+from reasoning.store.guard import ErrorHook, Guard
+from reasoning.store.schema import DataStep
+from reasoning.types import Chain, Trace
+from reasoning.vault.audit import Access, AuditRecord
+from reasoning.vault.crypto import SealBroken
+from reasoning.vault.sealing import TraceSealer
 
 META = "t.id, t.owner, t.model, t.request_id, t.created_at, t.prompt_tokens, t.completion_tokens, "
 META += "t.reasoning_tokens, t.cost_usd, t.budget_tokens"
@@ -40,13 +42,13 @@ class Vault:
         db: Database,
         sealer: TraceSealer,
         retention_seconds: float,
-        guard: Guard | None = None,
+        on_error: ErrorHook | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.db = db
         self.sealer = sealer
         self.retention_seconds = retention_seconds
-        self._guard = guard or Guard()
+        self._guard = Guard(on_error, unreadable=(SealBroken,))
         self._clock = clock
 
     def _cutoff(self) -> float:
@@ -69,12 +71,6 @@ class Vault:
                 f"SELECT {META} FROM traces t WHERE t.id = ? AND t.created_at >= ?", (trace_id, self._cutoff())
             )
         return Trace(*row) if row else None
-
-    async def get(self, trace_id: str) -> Trace | None:
-        """The whole trace, decrypted, without an audit record: for the server's own use
-        (maintenance, tests). Reads on behalf of a person go through `read`."""
-        async with self._guard("get"):
-            return await self._select(trace_id)
 
     async def read(self, trace_id: str, access: Access) -> Trace | None:
         """A raw read: the audit record is committed first, then the trace is decrypted."""
@@ -200,3 +196,17 @@ async def _delete(tx: Tx, trace_ids: list[str]) -> None:
 
 def _audit_record(row: Row) -> AuditRecord:
     return AuditRecord(*row)
+
+
+def plaintext_sealing(sealer: TraceSealer) -> DataStep:
+    """Schema version 2's data step: before it, chains were stored as plaintext JSON; seal
+    every such row."""
+
+    async def seal_plaintext_chains(tx: Tx) -> None:
+        for trace_id, owner, chains in await tx.all("SELECT id, owner, chains FROM traces"):
+            parsed = tuple(Chain(**chain) for chain in json.loads(bytes(chains)))
+            sealed = sealer.seal(trace_id, owner, parsed)
+            await tx.execute("UPDATE traces SET chains = ? WHERE id = ?", (sealed.chains, trace_id))
+            await tx.execute("INSERT INTO trace_keys VALUES (?, ?, ?)", (trace_id, sealed.key_id, sealed.wrapped))
+
+    return seal_plaintext_chains

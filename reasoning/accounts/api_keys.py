@@ -12,10 +12,10 @@ import hashlib
 import secrets
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from reasoning.store.db import Database, Row
-from reasoning.store.guard import Guard
-from reasoning.store.records import ApiKey
+from reasoning.store.guard import ErrorHook, Guard
 
 SECRET_PREFIX = "rsk_"
 ROLES = ("user", "admin")
@@ -23,14 +23,38 @@ COLUMNS = "id, name, role, created_at, revoked_at, budget_nanos, period_seconds"
 DEFAULT_PERIOD_SECONDS = 30 * 86_400
 
 
+@dataclass(frozen=True)
+class ApiKey:
+    """A stored API key. The secret itself is never stored, only its SHA-256."""
+
+    id: str  # public, safe to log and to label metrics with
+    name: str
+    role: str  # user | admin
+    created_at: float
+    revoked_at: float | None = None
+    budget_nanos: int | None = None  # Money.nanos per period, None: unlimited
+    period_seconds: int | None = None
+
+    @property
+    def budgeted(self) -> bool:
+        return self.budget_nanos is not None
+
+    def period(self, now: float) -> int:
+        """Which budget period `now` falls in, counted from the key's creation."""
+        return max(0, int((now - self.created_at) // (self.period_seconds or 1)))
+
+    def period_end(self, now: float) -> float:
+        return self.created_at + (self.period(now) + 1) * (self.period_seconds or 1)
+
+
 def secret_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
 class ApiKeys:
-    def __init__(self, db: Database, guard: Guard | None = None, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, db: Database, on_error: ErrorHook | None = None, clock: Callable[[], float] = time.time) -> None:
         self.db = db
-        self._guard = guard or Guard()
+        self._guard = Guard(on_error)
         self._clock = clock
         self._configured = False  # once true, true for good: keys are revoked, never removed
 

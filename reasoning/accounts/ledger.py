@@ -15,17 +15,50 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
+from reasoning.accounts.api_keys import ApiKey
 from reasoning.errors import QuotaExceeded
+from reasoning.pricing import Money
 from reasoning.store.db import Database, Tx
-from reasoning.store.guard import Guard
-from reasoning.store.records import ApiKey, Reservation, Standing, nanos_to_usd
+from reasoning.store.guard import ErrorHook, Guard
+
+
+@dataclass(frozen=True)
+class Standing:
+    """A budgeted key's account in its current period, in Money.nanos as the ledger keeps it."""
+
+    key_id: str
+    limit_nanos: int
+    spent_nanos: int  # settled charges
+    held_nanos: int  # reservations of requests still running
+    period_end: float
+
+    @property
+    def remaining_nanos(self) -> int:
+        return max(0, self.limit_nanos - self.spent_nanos - self.held_nanos)
+
+    @property
+    def remaining(self) -> Money:
+        return Money(self.remaining_nanos)
+
+    @property
+    def spent_ratio(self) -> float:
+        return self.spent_nanos / self.limit_nanos if self.limit_nanos else 1.0
+
+
+@dataclass(frozen=True)
+class Reservation:
+    id: str
+    key_id: str
+    period: int
+    amount_nanos: int
 
 
 class Ledger:
-    def __init__(self, db: Database, guard: Guard | None = None, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, db: Database, on_error: ErrorHook | None = None, clock: Callable[[], float] = time.time) -> None:
         self.db = db
-        self._guard = guard or Guard()
+        self._guard = Guard(on_error)
         self._clock = clock
 
     async def standing(self, key: ApiKey) -> Standing:
@@ -57,8 +90,8 @@ class Ledger:
             standing = await self._standing(tx, key, period, lock=True)
             if amount_nanos > standing.remaining_nanos:
                 raise QuotaExceeded(
-                    f"this API key's budget has {nanos_to_usd(standing.remaining_nanos)} USD left in this period "
-                    f"and the request may cost up to {nanos_to_usd(amount_nanos)} USD"
+                    f"this API key's budget has {standing.remaining} USD left in this period "
+                    f"and the request may cost up to {Money(amount_nanos)} USD"
                 )
             await tx.execute(
                 "INSERT INTO reservations VALUES (?, ?, ?, ?, ?)",
