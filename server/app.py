@@ -17,13 +17,16 @@ from reasoning.storage import open_store
 from reasoning.summarize import ExtractiveSummarizer, ModelSummarizer
 from reasoning.vault.crypto import PurposeKeys
 from reasoning.vault.encrypted_content import PURPOSE
-from server import errors, health, models
+from server import errors
 from server.chat.router import router as chat_router
-from server.lifecycle import Drain, DrainGate
-from server.metrics import Metrics
-from server.middleware import RequestContext
+from server.models.router import router as models_router
+from server.ops import health
+from server.ops.metrics import Metrics
+from server.ops.middleware import RequestContext
+from server.ops.shutdown import Drain, DrainGate
 from server.responses.router import router as responses_router
-from server.runtime import Runtime
+from server.services import Services
+from server.serving import Serving
 from server.settings import Settings
 from server.traces.router import router as traces_router
 
@@ -40,7 +43,7 @@ async def start_vllm(config: EngineConfig) -> Engine:
 
 def create_app(settings: Settings, engine_factory: EngineFactory = start_vllm) -> FastAPI:
     metrics = Metrics(settings.model_name)
-    drain = Drain(settings.shutdown_grace_seconds)  # driven by lifecycle.DrainingServer on SIGTERM
+    drain = Drain(settings.shutdown_grace_seconds)  # driven by ops.shutdown.DrainingServer on SIGTERM
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -51,21 +54,21 @@ def create_app(settings: Settings, engine_factory: EngineFactory = start_vllm) -
             retention_seconds=settings.trace_retention_seconds,
             on_error=metrics.count_store_error,
         )
-        runtime = Runtime(settings=settings, store=store, metrics=metrics, drain=drain)
-        app.state.runtime = runtime
+        services = Services(settings=settings, store=store, metrics=metrics, drain=drain)
+        app.state.services = services
         # The engine loads in the background: /health answers at once, /ready once it is up.
-        runtime.loading = asyncio.create_task(_load_engine(runtime, engine_factory, PurposeKeys(keys, PURPOSE)))
+        services.loading = asyncio.create_task(_load_engine(services, engine_factory, PurposeKeys(keys, PURPOSE)))
         # Retention: expired traces purged, lapsed budget reservations dropped, periodically.
         maintenance = asyncio.create_task(store.maintain_forever(settings.maintenance_interval_seconds))
         try:
             yield
         finally:
             maintenance.cancel()
-            runtime.loading.cancel()
+            services.loading.cancel()
             with suppress(asyncio.CancelledError):
-                await runtime.loading
-            if runtime.engine is not None:
-                await runtime.engine.close()
+                await services.loading
+            if services.engine is not None:
+                await services.engine.close()
             await store.close()
 
     app = FastAPI(title="reasoning-server", lifespan=lifespan, docs_url=None, redoc_url=None)
@@ -73,35 +76,32 @@ def create_app(settings: Settings, engine_factory: EngineFactory = start_vllm) -
     errors.install(app)
     app.add_middleware(DrainGate, drain=drain)  # inside RequestContext: refusals get ids, counts, access lines
     app.add_middleware(RequestContext, metrics=metrics, max_body_bytes=settings.max_request_bytes)
-    for router in (chat_router, responses_router, traces_router, models.router, health.router):
+    for router in (chat_router, responses_router, traces_router, models_router, health.router):
         app.include_router(router)
     return app
 
 
-async def _load_engine(runtime: Runtime, factory: EngineFactory, sealer: PurposeKeys) -> None:
-    settings = runtime.settings
+async def _load_engine(services: Services, factory: EngineFactory, content_keys: PurposeKeys) -> None:
+    settings = services.settings
     try:
         engine = await factory(settings.engine_config())
     except Exception:
         log.exception("the engine failed to start; stopping the server")
-        runtime.engine_failed = True
+        services.engine_failed = True
         os.kill(os.getpid(), signal.SIGTERM)
         return
-    runtime.engine = engine
+    services.engine = engine
     summarizer = (
         ModelSummarizer(engine) if settings.summarizer == "model" else ExtractiveSummarizer(engine.count_tokens)
     )
-    runtime.reasoner = Reasoner(
-        engine,
-        runtime.store.traces,
-        summarizer,
-        sealer,
-        ReasonerConfig(
-            policy=settings.budget_policy(),
-            prices=settings.price_table(),
-            keepalive_seconds=settings.keepalive_seconds,
-            default_samples=settings.default_samples,
-            adaptive_confidence=settings.adaptive_confidence,
-        ),
+    config = ReasonerConfig(
+        policy=settings.budget_policy(),
+        prices=settings.price_table(),
+        keepalive_seconds=settings.keepalive_seconds,
+        default_samples=settings.default_samples,
+        adaptive_confidence=settings.adaptive_confidence,
     )
+    reasoner = Reasoner(engine, services.store.traces, summarizer, content_keys, config)
+    services.serving = Serving(reasoner, services.store.ledger, services.metrics, settings.reservation_ttl_seconds)
+    services.reasoner = reasoner
     log.info("ready to serve %s", settings.model_name)

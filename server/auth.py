@@ -1,4 +1,4 @@
-"""Who is calling: `Authorization: Bearer <key>` -> Principal(key_id, role, budget).
+"""Who is calling: `Authorization: Bearer <key>` -> Principal(key_id, role, key).
 
 With no API key configured the server is open to local use: every caller is the same
 "local" user, whatever it sends, and every admin route answers 403. Once a key exists
@@ -7,14 +7,15 @@ With no API key configured the server is open to local use: every caller is the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 from fastapi import Request
 
 from reasoning.accounts.api_keys import ApiKey, ApiKeys
 from reasoning.errors import Unauthenticated
-from server.admission import Admission, BudgetMeter
+from server.ops.middleware import BUDGET_REMAINING
+from server.services import Services
 
 Role = Literal["user", "admin"]
 
@@ -24,7 +25,6 @@ class Principal:
     key_id: str
     role: Role
     key: ApiKey | None = None  # None in open local mode
-    meter: BudgetMeter | None = field(default=None, compare=False)  # budgeted keys only
 
     @property
     def is_admin(self) -> bool:
@@ -52,11 +52,12 @@ async def identify(keys: ApiKeys, authorization: str | None) -> Principal:
 
 
 async def authenticate(request: Request) -> Principal:
-    """The request's principal; for a budgeted key, with its remaining budget looked up (so
-    that every response to it can say how much is left)."""
-    runtime = request.app.state.runtime
-    principal = await identify(runtime.store.api_keys, request.headers.get("authorization"))
+    """The request's principal. For a budgeted key, its standing is looked up once, so that
+    every response to it can say how much is left (ops/middleware.py)."""
+    services: Services = request.app.state.services
+    principal = await identify(services.store.api_keys, request.headers.get("authorization"))
     if principal.key is not None and principal.key.budgeted:
-        principal = await Admission.of(runtime).metered(principal)
-        request.state.budget_meter = principal.meter
+        standing = await services.store.ledger.standing(principal.key)
+        services.metrics.set_key_spend(principal.key_id, standing.spent_ratio)
+        setattr(request.state, BUDGET_REMAINING, standing.remaining)
     return principal

@@ -8,7 +8,8 @@ import os
 import uvicorn
 from prometheus_client import disable_created_metrics
 
-from server import keys, logs
+from server import key_commands
+from server.ops import logs
 from server.settings import Settings
 
 SERVE_FLAGS = {
@@ -31,13 +32,13 @@ def parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve the OpenAI-compatible API")
     for flag, kind in SERVE_FLAGS.items():
         serve.add_argument(flag, type=kind, help=f"overrides REASONING_{flag[2:].upper().replace('-', '_')}")
-    keys.add_commands(commands)  # `keys create|list|revoke`, `vault status|rotate|new-key`
+    key_commands.add_commands(commands)  # `keys create|list|revoke`, `vault status|rotate|new-key`
     return root
 
 
 def serve(args: argparse.Namespace) -> None:
-    from server import lifecycle
     from server.app import create_app
+    from server.ops import shutdown
 
     overrides = {k: v for k, v in vars(args).items() if k != "command" and v is not None}
     settings = Settings(**overrides)
@@ -54,11 +55,11 @@ def serve(args: argparse.Namespace) -> None:
         log_config=None,  # logs.configure's handler serves uvicorn's loggers too
         log_level=settings.log_level,
         access_log=False,  # ours, one JSON line per API request, replaces uvicorn's
-        timeout_graceful_shutdown=lifecycle.BACKSTOP_SECONDS,  # after our drain, see server/lifecycle.py
+        timeout_graceful_shutdown=shutdown.BACKSTOP_SECONDS,  # after our drain, see server/ops/shutdown.py
     )
-    lifecycle.DrainingServer(config, app.state.drain).run()
-    runtime = getattr(app.state, "runtime", None)
-    if runtime is not None and runtime.engine_failed:
+    shutdown.DrainingServer(config, app.state.drain).run()
+    services = getattr(app.state, "services", None)
+    if services is not None and services.engine_failed:
         raise SystemExit(1)  # so supervisors and `make serve` see the failure
 
 
@@ -67,7 +68,7 @@ def main() -> None:
     if args.command == "serve":
         serve(args)
     elif args.command in ("keys", "vault"):
-        raise SystemExit(keys.main(args))
+        raise SystemExit(key_commands.main(args))
 
 
 if __name__ == "__main__":

@@ -2,57 +2,48 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
 
 from reasoning.errors import Unavailable
-from reasoning.reasoner import Reasoner
 from reasoning.storage import Store
-from server import logs
-from server.admission import Admission
 from server.auth import Principal, authenticate
-from server.metrics import Metrics
-from server.runtime import Runtime
+from server.ops import logs
+from server.ops.metrics import Metrics
+from server.services import Services
+from server.serving import Serving
 from server.settings import Settings
 
 
-def get_runtime(request: Request) -> Runtime:
-    return request.app.state.runtime
+def get_services(request: Request) -> Services:
+    return request.app.state.services
 
 
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def get_settings(runtime: RuntimeDep) -> Settings:
-    return runtime.settings
+def get_settings(services: ServicesDep) -> Settings:
+    return services.settings
 
 
-def get_metrics(runtime: RuntimeDep) -> Metrics:
-    return runtime.metrics
+def get_metrics(services: ServicesDep) -> Metrics:
+    return services.metrics
 
 
-def get_reasoner(runtime: RuntimeDep) -> Reasoner:
-    if runtime.reasoner is None:
+def get_serving(services: ServicesDep) -> Serving:
+    if services.serving is None:
         raise Unavailable("the model is still loading; retry shortly")
-    return runtime.reasoner
+    return services.serving
 
 
-def get_store(runtime: RuntimeDep) -> Store:
-    return runtime.store
-
-
-def get_admission(runtime: RuntimeDep) -> Admission:
-    return Admission.of(runtime)
+def get_store(services: ServicesDep) -> Store:
+    return services.store
 
 
 def get_request_id(request: Request) -> str:
     return request.state.request_id
-
-
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-MetricsDep = Annotated[Metrics, Depends(get_metrics)]
-ReasonerDep = Annotated[Reasoner, Depends(get_reasoner)]
 
 
 async def get_principal(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
@@ -61,7 +52,25 @@ async def get_principal(principal: Annotated[Principal, Depends(authenticate)]) 
     return principal
 
 
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+ServingDep = Annotated[Serving, Depends(get_serving)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 RequestIdDep = Annotated[str, Depends(get_request_id)]
 StoreDep = Annotated[Store, Depends(get_store)]
-AdmissionDep = Annotated[Admission, Depends(get_admission)]
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who asks, under which request id, on which connection (watched for a disconnect)."""
+
+    principal: Principal
+    request_id: str
+    request: Request
+
+
+def get_caller(principal: PrincipalDep, request_id: RequestIdDep, request: Request) -> Caller:
+    return Caller(principal, request_id, request)
+
+
+CallerDep = Annotated[Caller, Depends(get_caller)]

@@ -21,9 +21,13 @@ from reasoning.errors import (
     Unauthenticated,
     Unavailable,
 )
-from server.disconnect import ClientGone
 
 log = logging.getLogger(__name__)
+
+
+class ClientGone(Exception):
+    """The client disconnected before its response was sent; there is no one to answer."""
+
 
 STATUS = {
     InvalidRequest: 400,

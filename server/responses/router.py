@@ -3,40 +3,30 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from functools import partial
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
 from reasoning.errors import NotFound
 from reasoning.stored_responses import StoredResponses
-from reasoning.types import Done, Event
-from server import sse
-from server.deps import AdmissionDep, MetricsDep, PrincipalDep, ReasonerDep, RequestIdDep, SettingsDep, StoreDep
-from server.disconnect import unless_disconnected
-from server.events import outcome_of
+from reasoning.types import Outcome
+from server.deps import CallerDep, PrincipalDep, ServingDep, SettingsDep, StoreDep
 from server.responses import render
 from server.responses.protocol import CreateResponse
+from server.serving import Rendering
 
 router = APIRouter()
 
 
 @router.post("/v1/responses")
 async def create_response(
-    body: CreateResponse,
-    request: Request,
-    reasoner: ReasonerDep,
-    principal: PrincipalDep,
-    settings: SettingsDep,
-    metrics: MetricsDep,
-    request_id: RequestIdDep,
-    admission: AdmissionDep,
-    store: StoreDep,
+    body: CreateResponse, caller: CallerDep, serving: ServingDep, settings: SettingsDep, store: StoreDep
 ):
+    owner, ring = caller.principal.key_id, serving.reasoner.content_keys.ring
     wanted = body.to_domain(
-        owner=principal.key_id, request_id=request_id, ring=reasoner.content_keys.ring,
-        replay_reasoning=settings.replay_reasoning,
-    )  # fmt: skip
-    plan = reasoner.prepare(wanted)  # every 4xx is raised here, before any engine work
+        owner=owner, request_id=caller.request_id, ring=ring, replay_reasoning=settings.replay_reasoning
+    )
+    plan = serving.prepare(wanted)  # every 4xx is raised here, before any engine work
     envelope = render.Envelope(
         id=f"resp_{plan.trace_id.removeprefix('rs_')}",
         reasoning_id=plan.trace_id,
@@ -45,14 +35,13 @@ async def create_response(
         request=body,
         effort=wanted.budget.effort or settings.default_effort,
     )
-    ticket = await admission.reserve(principal, plan)  # 429 when the key's budget cannot cover the worst case
-    events = ticket.metered(metrics.observed(reasoner.run(plan), endpoint="responses"))
-    if body.store:
-        events = _stored(events, envelope, principal.key_id, store.responses)
-    if body.stream:
-        return sse.EventStream(render.stream(envelope, events))
-    outcome = await unless_disconnected(request, outcome_of(events))
-    return envelope.finished(outcome)
+    rendering = Rendering(
+        endpoint="responses",
+        whole=envelope.finished,
+        stream=partial(render.stream, envelope) if body.stream else None,
+        keep=partial(_keep, store.responses, envelope, owner) if body.store else None,
+    )
+    return await serving.respond(caller.request, caller.principal.key, plan, rendering)
 
 
 @router.get("/v1/responses/{response_id}")
@@ -64,11 +53,6 @@ async def get_response(response_id: str, principal: PrincipalDep, store: StoreDe
     return found
 
 
-async def _stored(
-    events: AsyncIterator[Event], envelope: render.Envelope, owner: str, responses: StoredResponses
-) -> AsyncIterator[Event]:
+async def _keep(responses: StoredResponses, envelope: render.Envelope, owner: str, outcome: Outcome) -> None:
     """Store the finished response before the client hears it is complete."""
-    async for event in events:
-        if isinstance(event, Done):
-            await responses.put(envelope.id, owner, envelope.finished(event.outcome))
-        yield event
+    await responses.put(envelope.id, owner, envelope.finished(outcome))

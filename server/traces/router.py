@@ -50,7 +50,7 @@ async def read_trace(
     trace = await store.traces.read(trace_id, _access(principal, request_id, reason))  # audited first
     if trace is None:  # deleted or expired in between
         raise access.not_found(trace_id)
-    metrics.trace_reads.labels(principal.role).inc()
+    metrics.count_trace_read(principal.role)
     return protocol.raw(trace, settings.trace_retention_seconds)
 
 

@@ -1,4 +1,4 @@
-"""Graceful shutdown of the real server (server/lifecycle.py), each test with a server of its own.
+"""Graceful shutdown of the real server (server/ops/shutdown.py), each test with a server of its own.
 
 On SIGTERM the server refuses new API requests with an OpenAI-shaped 503 and answers /ready with
 503, lets the requests in flight finish within REASONING_SHUTDOWN_GRACE_SECONDS, aborts what

@@ -12,7 +12,6 @@ import httpx
 
 from reasoning.pricing import Money, Price
 from reasoning.types import Message, ReasoningRequest
-from server.admission import Admission
 from server.app import create_app
 from server.auth import identify
 from server.settings import Settings
@@ -36,7 +35,7 @@ async def serving(tmp_path, engine: ScriptedEngine):
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test", timeout=30) as client:
-            await asyncio.wait_for(app.state.runtime.loading, 5)  # the engine is loaded
+            await asyncio.wait_for(app.state.services.loading, 5)  # the engine is loaded
             yield client, app
 
 
@@ -71,7 +70,7 @@ async def test_concurrent_requests_never_overspend_and_spend_survives_a_restart(
     async with serving(tmp_path, ScriptedEngine()) as (client, app):  # a restart on the same data dir
         got = await client.get("/v1/reasoning/traces", headers=bearer(secret))
         assert got.status_code == 200 and got.headers[HEADER] == usd(Money.at_least(BUDGET_USD).nanos - spent)
-        standing = await app.state.runtime.store.ledger.standing(key)
+        standing = await app.state.services.store.ledger.standing(key)
         assert standing.spent_nanos == spent and standing.held_nanos == 0
         metrics = (await client.get("/metrics")).text
         assert f'reasoning_key_spend_ratio{{key_id="{key.id}"}}' in metrics and secret not in metrics
@@ -99,17 +98,16 @@ async def test_a_request_that_does_not_complete_is_not_charged(tmp_path):
     key, secret = await create_key(tmp_path, "user", budget_usd=1.0)
     engine = ScriptedEngine(delay=0.01)
     async with serving(tmp_path, engine) as (_, app):
-        runtime = app.state.runtime
-        admission = Admission.of(runtime)
-        principal = await admission.metered(await identify(runtime.store.api_keys, f"Bearer {secret}"))
+        services = app.state.services
+        principal = await identify(services.store.api_keys, f"Bearer {secret}")
         request = ReasoningRequest("tiny-reasoner", (Message("user", "What is 1+1?"),), owner=key.id)
-        plan = runtime.reasoner.prepare(request)
-        ticket = await admission.reserve(principal, plan)
-        assert (await runtime.store.ledger.standing(key)).held_nanos > 0
-        events = ticket.metered(runtime.reasoner.run(plan))
+        plan = services.serving.prepare(request)
+        hold = await services.serving.admit(principal.key, plan)
+        assert (await services.store.ledger.standing(key)).held_nanos > 0
+        events = services.serving.events(plan, hold, "chat")
         await anext(events)  # the engine is generating
         await events.aclose()  # the client left before the outcome
-        standing = await runtime.store.ledger.standing(key)
+        standing = await services.store.ledger.standing(key)
         assert (standing.spent_nanos, standing.held_nanos) == (0, 0)
         assert engine.aborted  # and its engine work was aborted
 
@@ -124,6 +122,6 @@ async def test_a_search_reserves_for_every_chain_it_may_sample(tmp_path):
         got = await client.post(CHAT, json=body, headers=bearer(secret))
         assert got.status_code == 200, got.text
         assert got.json()["usage"]["completion_tokens"] > 40  # three chains: more than one chain's cap
-        standing = await app.state.runtime.store.ledger.standing(key)
+        standing = await app.state.services.store.ledger.standing(key)
         assert standing.spent_nanos == charged(got)  # charged in full: the reservation covered all three
         assert got.headers[HEADER] == usd(10**9 - charged(got))

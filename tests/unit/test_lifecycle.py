@@ -16,9 +16,9 @@ import httpx
 import uvicorn
 
 from reasoning.types import Done
-from server import lifecycle
 from server.app import create_app
-from server.logs import JsonFormatter
+from server.ops import shutdown
+from server.ops.logs import JsonFormatter
 from server.settings import Settings
 from tests.unit.doubles import ScriptedEngine, scripted_factory
 
@@ -36,13 +36,13 @@ async def running(tmp_path, grace: float, delay: float = 0.01):
     settings = Settings(data_dir=tmp_path, keepalive_seconds=0.05, shutdown_grace_seconds=grace)
     app = create_app(settings, engine_factory=scripted_factory(engine))
     async with app.router.lifespan_context(app):
-        await until(lambda: app.state.runtime.reasoner is not None)
+        await until(lambda: app.state.services.reasoner is not None)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test", timeout=30) as client:
             yield client, app.state.drain, engine
 
 
-async def in_flight(client: httpx.AsyncClient, drain: lifecycle.Drain, count: int) -> list[asyncio.Task]:
+async def in_flight(client: httpx.AsyncClient, drain: shutdown.Drain, count: int) -> list[asyncio.Task]:
     tasks = [asyncio.create_task(client.post(CHAT, json=body(stream=i % 2 == 0))) for i in range(count)]
     await until(lambda: drain.in_flight == count)
     return tasks
@@ -107,12 +107,12 @@ async def test_bounded_is_a_pass_through_outside_a_drained_request():
     async def events():
         yield Done(outcome=None)  # type: ignore[arg-type]
 
-    assert [e async for e in lifecycle.bounded(events())] == [Done(outcome=None)]  # type: ignore[arg-type]
+    assert [e async for e in shutdown.bounded(events())] == [Done(outcome=None)]  # type: ignore[arg-type]
 
 
 async def test_signals_drain_then_hurry_then_fall_to_uvicorn():
-    drain = lifecycle.Drain(grace_seconds=60)
-    server = lifecycle.DrainingServer(uvicorn.Config(app=None), drain)
+    drain = shutdown.Drain(grace_seconds=60)
+    server = shutdown.DrainingServer(uvicorn.Config(app=None), drain)
     server._loop = asyncio.get_running_loop()
     ticket = drain.admit()
     server.handle_exit(signal.SIGTERM, None)

@@ -1,4 +1,5 @@
-"""Every Prometheus collector of the server, declared once, recorded from one observer.
+"""Every Prometheus collector of the server, declared once, recorded only through its methods
+(a generating request's from the serving pipeline's one observer, server/serving.py).
 
 Labels are bounded: the served model name, the endpoint, a status class, a token kind,
 a role. Never user text, never a key. vLLM's own `vllm:*` engine metrics live in the
@@ -7,21 +8,14 @@ process-wide registry and are exposed beside ours on /metrics.
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator
-from contextlib import aclosing
-
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from reasoning.errors import ReasoningError
-from reasoning.types import AnswerDelta, Done, Event, Outcome
-from server import lifecycle, logs
+from reasoning.types import Outcome
 
 TOKEN_BUCKETS = (0, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536)
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80, 160, 320, 640)
 # Every value a label may take, besides the served model name (one per server).
-ENDPOINTS = ("chat", "responses", "traces")  # the names server/middleware.py gives paths
+ENDPOINTS = ("chat", "responses", "traces")  # the names server/ops/middleware.py gives paths
 GENERATING_ENDPOINTS = ("chat", "responses")
 STATUS_CLASSES = ("2xx", "4xx", "5xx")  # 1xx and 3xx are never answered; 499 (client gone) is 4xx
 TOKEN_KINDS = ("prompt", "reasoning", "answer", "summary")
@@ -61,7 +55,7 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
-        self.first_answer = Histogram(
+        self.first_answer_seconds = Histogram(
             "reasoning_time_to_first_answer_token_seconds",
             "Time until the first visible answer text.",
             ["model"],
@@ -94,7 +88,7 @@ class Metrics:
             self.duration.labels(model, endpoint)
         for kind in TOKEN_KINDS:
             self.tokens.labels(model, kind)
-        for collector in (self.reasoning_tokens, self.budget_exhausted, self.cost, self.first_answer):
+        for collector in (self.reasoning_tokens, self.budget_exhausted, self.cost, self.first_answer_seconds):
             collector.labels(model)
         for role in ROLES:
             self.trace_reads.labels(role)
@@ -105,37 +99,23 @@ class Metrics:
     def count_request(self, endpoint: str, status: int) -> None:
         self.requests.labels(self.model, endpoint, status_class(status)).inc()
 
-    async def observed(self, events: AsyncIterator[Event], endpoint: str) -> AsyncIterator[Event]:
-        """Pass a request's events through, recording its latency, first answer and outcome
-        (here and in its access log line), within the server's shutdown grace (`bounded`)."""
-        started = time.monotonic()
-        answered = False
-        access = logs.current()
-        self.in_flight.inc()
-        try:
-            async with aclosing(lifecycle.bounded(events)) as watched:
-                async for event in watched:
-                    if isinstance(event, AnswerDelta) and not answered:
-                        answered = True
-                        self.first_answer.labels(self.model).observe(time.monotonic() - started)
-                    elif isinstance(event, Done):
-                        self._record(event.outcome)
-                        if access is not None:
-                            access.outcome = event.outcome
-                    yield event
-        except ReasoningError as exc:
-            if access is not None:
-                access.error = exc.code
-            raise
-        except asyncio.CancelledError:
-            if access is not None:
-                access.error = "cancelled"  # the client left (or, at shutdown, uvicorn gave up on it)
-            raise
-        finally:
-            self.in_flight.dec()
-            self.duration.labels(self.model, endpoint).observe(time.monotonic() - started)
+    def count_trace_read(self, role: str) -> None:
+        self.trace_reads.labels(role).inc()
 
-    def _record(self, outcome: Outcome) -> None:
+    def set_key_spend(self, key_id: str, spent_ratio: float) -> None:
+        self.key_spend.labels(key_id).set(spent_ratio)
+
+    def request_started(self) -> None:
+        self.in_flight.inc()
+
+    def first_answer(self, seconds: float) -> None:
+        self.first_answer_seconds.labels(self.model).observe(seconds)
+
+    def request_finished(self, endpoint: str, seconds: float) -> None:
+        self.in_flight.dec()
+        self.duration.labels(self.model, endpoint).observe(seconds)
+
+    def outcome(self, outcome: Outcome) -> None:
         usage, model = outcome.usage, self.model
         self.tokens.labels(model, "prompt").inc(usage.prompt_tokens)
         self.tokens.labels(model, "reasoning").inc(usage.reasoning_tokens)

@@ -14,8 +14,9 @@
                        stops the engine and closes the trace store. The process exits with 0.
     A second signal cuts the grace short (abort now); a third is uvicorn's (SIGINT: force quit).
 
-Requests are stopped where they wait for their next event (`bounded`), so an abort is at once,
-not at the next keep-alive, and the error travels the way any domain error does.
+Requests are stopped where they wait for their next event (`bounded`, which the serving pipeline
+applies), so an abort is at once, not at the next keep-alive, and the error travels the way any
+domain error does.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def shutting_down() -> Unavailable:
     )
 
 
-class Ticket:
+class InFlight:
     """One admitted API request, as the drain sees it."""
 
     __slots__ = ("cancelled", "expired", "task", "waiting")
@@ -67,7 +68,7 @@ class Ticket:
             self.task.cancel()
 
 
-_ticket: ContextVar[Ticket | None] = ContextVar("drain_ticket", default=None)
+_in_flight: ContextVar[InFlight | None] = ContextVar("drain_in_flight", default=None)
 _END = object()
 
 
@@ -77,24 +78,24 @@ class Drain:
     def __init__(self, grace_seconds: float = 30.0) -> None:
         self.grace_seconds = grace_seconds
         self.draining = False
-        self._tickets: set[Ticket] = set()
+        self._admitted: set[InFlight] = set()
         self._hurried = False
         self._changed = asyncio.Event()  # a request left, or the grace was cut short
 
     @property
     def in_flight(self) -> int:
-        return len(self._tickets)
+        return len(self._admitted)
 
-    def admit(self) -> Ticket | None:
-        """A ticket for a new API request, or None once draining."""
+    def admit(self) -> InFlight | None:
+        """The record of a new API request in flight, or None once draining."""
         if self.draining:
             return None
-        ticket = Ticket()
-        self._tickets.add(ticket)
-        return ticket
+        admitted = InFlight()
+        self._admitted.add(admitted)
+        return admitted
 
-    def release(self, ticket: Ticket) -> None:
-        self._tickets.discard(ticket)
+    def release(self, admitted: InFlight) -> None:
+        self._admitted.discard(admitted)
         self._changed.set()
 
     def hurry(self) -> None:
@@ -110,8 +111,8 @@ class Drain:
             log.info("drained: every request in flight finished")
             return
         log.warning("grace over: aborting requests in flight", extra={"in_flight": self.in_flight})
-        for ticket in list(self._tickets):
-            ticket.expire()
+        for admitted in list(self._admitted):
+            admitted.expire()
         if not await self._settle(ABORT_SECONDS, hurried_ends=False):
             log.error("requests still running after the abort", extra={"in_flight": self.in_flight})
 
@@ -119,39 +120,39 @@ class Drain:
         """Wait until nothing is in flight (True), or for `seconds` or a hurry (False)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + seconds
-        while self._tickets and not (hurried_ends and self._hurried) and loop.time() < deadline:
+        while self._admitted and not (hurried_ends and self._hurried) and loop.time() < deadline:
             self._changed.clear()
             with suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), deadline - loop.time())
-        return not self._tickets
+        return not self._admitted
 
 
 async def bounded(events: AsyncIterator[Event]) -> AsyncIterator[Event]:
     """A request's events until the drain's grace is over; then `shutting_down` is raised
     where the request waits, and the events are closed (which aborts the engine work)."""
-    ticket = _ticket.get()
+    admitted = _in_flight.get()
     async with aclosing(events):
-        if ticket is None:  # not admitted through a Drain (in-process tests): no bound
+        if admitted is None:  # not admitted through a Drain (in-process tests): no bound
             async for event in events:
                 yield event
             return
-        while (event := await _next(events, ticket)) is not _END:
+        while (event := await _next(events, admitted)) is not _END:
             yield event
 
 
-async def _next(events: AsyncIterator[Event], ticket: Ticket) -> Event | object:
-    if ticket.expired:
+async def _next(events: AsyncIterator[Event], admitted: InFlight) -> Event | object:
+    if admitted.expired:
         raise shutting_down()
-    ticket.task, ticket.waiting = asyncio.current_task(), True
+    admitted.task, admitted.waiting = asyncio.current_task(), True
     try:
         return await anext(events, _END)
     except asyncio.CancelledError:
         # The drain's cancel becomes the request's error, unless someone else cancelled too.
-        if ticket.cancelled and ticket.task is not None and ticket.task.uncancel() == 0:
+        if admitted.cancelled and admitted.task is not None and admitted.task.uncancel() == 0:
             raise shutting_down() from None
         raise
     finally:
-        ticket.waiting = False
+        admitted.waiting = False
 
 
 class DrainGate:
@@ -165,18 +166,18 @@ class DrainGate:
         if scope["type"] != "http" or not scope["path"].startswith(ADMITTED_PREFIX):
             await self.app(scope, receive, send)
             return
-        ticket = self.drain.admit()
-        if ticket is None:
+        admitted = self.drain.admit()
+        if admitted is None:
             refused = error_response(503, "the server is shutting down; retry the request", None, "shutting_down")
             refused.headers["connection"] = "close"  # so that the retry opens a connection elsewhere
             await refused(scope, receive, send)
             return
-        token = _ticket.set(ticket)
+        token = _in_flight.set(admitted)
         try:
             await self.app(scope, receive, send)
         finally:
-            _ticket.reset(token)
-            self.drain.release(ticket)
+            _in_flight.reset(token)
+            self.drain.release(admitted)
 
 
 class DrainingServer(uvicorn.Server):

@@ -3,7 +3,7 @@
 The access line is written by the middleware when a response ends, from an `AccessRecord` the
 middleware opens for each API request and keeps in a contextvar; code below it adds what only it
 knows: the principal (deps), the outcome or the error that ended a stream (the observer,
-`Metrics.observed`). The line holds ids, counts, cost and timing, never prompt, reasoning or
+in server/serving.py). The line holds ids, counts, cost and timing, never prompt, reasoning or
 answer text.
 """
 

@@ -1,4 +1,8 @@
-"""Per-request plumbing below the routes: a request id, a body size cap, request counts, the access log."""
+"""Per-request plumbing below the routes: a request id, a body size cap, request counts, the
+access log, and the remaining-budget header on every response to a budgeted key.
+
+A generating route sets that header itself, from its reservation (streams) or settlement;
+every other response to a budgeted key carries the standing its authentication found."""
 
 from __future__ import annotations
 
@@ -8,11 +12,13 @@ import uuid
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from server import logs
-from server.admission import budget_header
-from server.metrics import Metrics
+from reasoning.pricing import Money
+from server.ops import logs
+from server.ops.metrics import Metrics
 
 REQUEST_ID_HEADER = b"x-request-id"
+BUDGET_HEADER = "x-reasoning-budget-remaining-usd"
+BUDGET_REMAINING = "budget_remaining"  # request.state: the Money a budgeted key had at authentication
 _CLIENT_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,64}$")
 # Counted endpoints, by path prefix: bounded label values, never the raw path.
 ENDPOINTS = (("/v1/chat/completions", "chat"), ("/v1/responses", "responses"), ("/v1/reasoning/traces", "traces"))
@@ -42,9 +48,7 @@ class RequestContext:
                 status = message["status"]
                 stream = _is_event_stream(message.get("headers", []))
                 message["headers"] = [*message.get("headers", []), (REQUEST_ID_HEADER, request_id.encode())]
-                budget = budget_header(scope["state"])  # set by authentication, for budgeted keys
-                if budget is not None:
-                    message["headers"].append(budget)
+                message["headers"] += _budget_header_unless_set(message["headers"], scope["state"])
             await send(message)
 
         try:
@@ -71,6 +75,17 @@ class RequestContext:
             return message
 
         return receive_capped
+
+
+def budget_header(remaining: Money | None) -> dict[str, str]:
+    """The remaining-budget header, exact to the nano-dollar; none without a budget."""
+    return {} if remaining is None else {BUDGET_HEADER: str(remaining)}
+
+
+def _budget_header_unless_set(headers: list[tuple[bytes, bytes]], state: dict) -> list[tuple[bytes, bytes]]:
+    if any(k.lower() == BUDGET_HEADER.encode() for k, _ in headers):
+        return []
+    return [(k.encode(), v.encode()) for k, v in budget_header(state.get(BUDGET_REMAINING)).items()]
 
 
 def _is_event_stream(headers: list[tuple[bytes, bytes]]) -> bool:
