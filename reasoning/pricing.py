@@ -48,8 +48,6 @@ class Money:
         return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-ZERO = Money(0)
-
 
 def _d(value: Decimal | float | str) -> Decimal:
     # Decimal(str(x)) keeps the number the operator or client typed (0.4, not
