@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager, suppress
 from fastapi import FastAPI
 
 from reasoning.engine import Engine, EngineConfig
+from reasoning.profiles import profile_for
 from reasoning.reasoner import Reasoner, ReasonerConfig
 from reasoning.storage import open_store
 from reasoning.summarize import ExtractiveSummarizer, ModelSummarizer
@@ -19,6 +20,7 @@ from reasoning.vault.crypto import PurposeKeys
 from reasoning.vault.encrypted_content import PURPOSE
 from server import errors
 from server.chat.router import router as chat_router
+from server.messages.router import router as messages_router
 from server.models.router import router as models_router
 from server.ops import health
 from server.ops.metrics import Metrics
@@ -76,7 +78,7 @@ def create_app(settings: Settings, engine_factory: EngineFactory = start_vllm) -
     errors.install(app)
     app.add_middleware(DrainGate, drain=drain)  # inside RequestContext: refusals get ids, counts, access lines
     app.add_middleware(RequestContext, metrics=metrics, max_body_bytes=settings.max_request_bytes)
-    for router in (chat_router, responses_router, traces_router, models_router, health.router):
+    for router in (chat_router, responses_router, messages_router, traces_router, models_router, health.router):
         app.include_router(router)
     return app
 
@@ -100,6 +102,7 @@ async def _load_engine(services: Services, factory: EngineFactory, content_keys:
         keepalive_seconds=settings.keepalive_seconds,
         default_samples=settings.default_samples,
         adaptive_confidence=settings.adaptive_confidence,
+        profile=profile_for(settings.model_profile, settings.model_name),
     )
     reasoner = Reasoner(engine, services.store.traces, summarizer, content_keys, config)
     services.serving = Serving(reasoner, services.store.ledger, services.metrics, settings.reservation_ttl_seconds)

@@ -1,4 +1,5 @@
-"""Who is calling: `Authorization: Bearer <key>` -> Principal(key_id, role, key).
+"""Who is calling: `Authorization: Bearer <key>` (or Anthropic's `x-api-key: <key>`) ->
+Principal(key_id, role, key).
 
 With no API key configured the server is open to local use: every caller is the same
 "local" user, whatever it sends, and every admin route answers 403. Once a key exists
@@ -44,7 +45,9 @@ async def identify(keys: ApiKeys, authorization: str | None) -> Principal:
         return LOCAL
     scheme, _, secret = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
-        raise Unauthenticated("this server needs an API key: send it as 'Authorization: Bearer <key>'")
+        raise Unauthenticated(
+            "this server needs an API key: send it as 'Authorization: Bearer <key>' or 'x-api-key: <key>'"
+        )
     key = await keys.find(secret.strip())
     if key is None:
         raise Unauthenticated("the API key is not valid or was revoked")
@@ -55,9 +58,17 @@ async def authenticate(request: Request) -> Principal:
     """The request's principal. For a budgeted key, its standing is looked up once, so that
     every response to it can say how much is left (ops/middleware.py)."""
     services: Services = request.app.state.services
-    principal = await identify(services.store.api_keys, request.headers.get("authorization"))
+    principal = await identify(services.store.api_keys, _authorization(request))
     if principal.key is not None and principal.key.budgeted:
         standing = await services.store.ledger.standing(principal.key)
         services.metrics.set_key_spend(principal.key_id, standing.spent_ratio)
         setattr(request.state, BUDGET_REMAINING, standing.remaining)
     return principal
+
+
+def _authorization(request: Request) -> str | None:
+    """The Authorization header, or Anthropic's x-api-key as one (the SDKs send that instead)."""
+    if "authorization" in request.headers:
+        return request.headers["authorization"]
+    api_key = request.headers.get("x-api-key")
+    return None if api_key is None else f"Bearer {api_key}"

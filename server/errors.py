@@ -1,4 +1,5 @@
-"""The one place errors become HTTP: OpenAI's shape, the right status, never a stack trace."""
+"""The one place errors become HTTP: the right status, never a stack trace, in OpenAI's shape,
+or in Anthropic's on the Messages API's routes (its clients read no other)."""
 
 from __future__ import annotations
 
@@ -51,13 +52,40 @@ ERROR_TYPES = {
     503: "service_unavailable",
 }
 
+ANTHROPIC_PATH = "/v1/messages"  # this route and those below it answer errors in Anthropic's shape
+ANTHROPIC_ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    500: "api_error",
+    503: "overloaded_error",  # Anthropic sends it as 529; ours stays 503, which its SDK retries alike
+}
+
 
 def error_body(status: int, message: str, param: str | None = None, code: str | None = None) -> dict:
     return {"error": {"message": message, "type": ERROR_TYPES.get(status, "api_error"), "param": param, "code": code}}
 
 
-def error_response(status: int, message: str, param: str | None = None, code: str | None = None) -> JSONResponse:
-    return JSONResponse(error_body(status, message, param, code), status_code=status)
+def anthropic_error_body(status: int, message: str, param: str | None = None, code: str | None = None) -> dict:
+    """Anthropic's {"type": "error", "error": {type, message}}; `param` and `code` are our
+    extensions inside `error`, which Anthropic's clients tolerate."""
+    kind = ANTHROPIC_ERROR_TYPES.get(status, "api_error" if status >= 500 else "invalid_request_error")
+    return {"type": "error", "error": {"type": kind, "message": message, "param": param, "code": code}}
+
+
+def error_response(
+    status: int, message: str, param: str | None = None, code: str | None = None, path: str = ""
+) -> JSONResponse:
+    """The error in the shape the route at `path` speaks."""
+    shape = anthropic_error_body if _is_anthropic(path) else error_body
+    return JSONResponse(shape(status, message, param, code), status_code=status)
+
+
+def _is_anthropic(path: str) -> bool:
+    return path == ANTHROPIC_PATH or path.startswith(f"{ANTHROPIC_PATH}/")
 
 
 def status_of(exc: ReasoningError) -> int:
@@ -79,22 +107,22 @@ def _param(loc: tuple) -> str | None:
     return text or None
 
 
-async def _on_domain_error(_: Request, exc: ReasoningError) -> JSONResponse:
-    return error_response(status_of(exc), exc.message, exc.param, exc.code)
+async def _on_domain_error(request: Request, exc: ReasoningError) -> JSONResponse:
+    return error_response(status_of(exc), exc.message, exc.param, exc.code, request.url.path)
 
 
-async def _on_validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-    first = exc.errors()[0]
+async def _on_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    first, path = exc.errors()[0], request.url.path
     if first.get("type") == "json_invalid":
-        return error_response(400, "the request body is not valid JSON", None, "invalid_json")
+        return error_response(400, "the request body is not valid JSON", None, "invalid_json", path)
     param = _param(tuple(first.get("loc", ())))
     # pydantic's message never includes the offending value, so no user text is echoed.
     message = f"{param}: {first.get('msg')}" if param else str(first.get("msg"))
-    return error_response(400, message, param, "invalid_value")
+    return error_response(400, message, param, "invalid_value", path)
 
 
-async def _on_http_error(_: Request, exc: HTTPException) -> JSONResponse:
-    return error_response(exc.status_code, str(exc.detail), None, None)
+async def _on_http_error(request: Request, exc: HTTPException) -> JSONResponse:
+    return error_response(exc.status_code, str(exc.detail), None, None, request.url.path)
 
 
 async def _on_client_gone(_: Request, __: ClientGone) -> Response:
@@ -103,7 +131,7 @@ async def _on_client_gone(_: Request, __: ClientGone) -> Response:
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.error("unhandled error", exc_info=exc, extra={"request_id": getattr(request.state, "request_id", None)})
-    return error_response(500, "internal server error", None, "internal_error")
+    return error_response(500, "internal server error", None, "internal_error", request.url.path)
 
 
 def install(app: FastAPI) -> None:

@@ -43,7 +43,7 @@ from server.ops.middleware import budget_header
 class Rendering:
     """How a route answers: its endpoint's name, and what it makes of the events or outcome."""
 
-    endpoint: str  # chat | responses: the metrics label
+    endpoint: str  # chat | responses | messages: the metrics label
     whole: Callable[[Outcome], dict]  # the JSON body of a response that is not streamed
     stream: Callable[[AsyncIterator[Event]], AsyncIterator[bytes]] | None = None  # None: not streamed
     keep: Callable[[Outcome], Awaitable[None]] | None = None  # runs before the client hears of the outcome

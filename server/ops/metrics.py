@@ -15,8 +15,8 @@ from reasoning.types import Outcome
 TOKEN_BUCKETS = (0, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536)
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80, 160, 320, 640)
 # Every value a label may take, besides the served model name (one per server).
-ENDPOINTS = ("chat", "responses", "traces")  # the names server/ops/middleware.py gives paths
-GENERATING_ENDPOINTS = ("chat", "responses")
+ENDPOINTS = ("chat", "responses", "messages", "traces")  # the names server/ops/middleware.py gives paths
+GENERATING_ENDPOINTS = ("chat", "responses", "messages")
 STATUS_CLASSES = ("2xx", "4xx", "5xx")  # 1xx and 3xx are never answered; 499 (client gone) is 4xx
 TOKEN_KINDS = ("prompt", "reasoning", "answer", "summary")
 ROLES = ("user", "admin")

@@ -21,7 +21,12 @@ BUDGET_HEADER = "x-reasoning-budget-remaining-usd"
 BUDGET_REMAINING = "budget_remaining"  # request.state: the Money a budgeted key had at authentication
 _CLIENT_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,64}$")
 # Counted endpoints, by path prefix: bounded label values, never the raw path.
-ENDPOINTS = (("/v1/chat/completions", "chat"), ("/v1/responses", "responses"), ("/v1/reasoning/traces", "traces"))
+ENDPOINTS = (
+    ("/v1/chat/completions", "chat"),
+    ("/v1/responses", "responses"),
+    ("/v1/messages", "messages"),  # and /v1/messages/count_tokens
+    ("/v1/reasoning/traces", "traces"),
+)
 
 
 class RequestContext:

@@ -168,7 +168,8 @@ class DrainGate:
             return
         admitted = self.drain.admit()
         if admitted is None:
-            refused = error_response(503, "the server is shutting down; retry the request", None, "shutting_down")
+            message = "the server is shutting down; retry the request"
+            refused = error_response(503, message, None, "shutting_down", scope["path"])
             refused.headers["connection"] = "close"  # so that the retry opens a connection elsewhere
             await refused(scope, receive, send)
             return
