@@ -3,6 +3,7 @@ vLLM engine, the embedded tiny model, its own data directory and a log file the 
 
 from __future__ import annotations
 
+import anthropic
 import httpx
 import openai
 import pytest
@@ -20,6 +21,12 @@ def server(tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture(scope="session")
 def client(server: Server) -> openai.OpenAI:
     return openai.OpenAI(base_url=server.api, api_key="unused-in-open-mode", max_retries=0, timeout=120)
+
+
+@pytest.fixture(scope="session")
+def claude(server: Server) -> anthropic.Anthropic:
+    """The official Anthropic SDK, unmodified: it appends /v1/messages to the server's root."""
+    return anthropic.Anthropic(base_url=server.url, api_key="unused-in-open-mode", max_retries=0, timeout=120)
 
 
 @pytest.fixture(scope="session")

@@ -104,6 +104,19 @@ def test_the_responses_endpoint_is_logged_too(server, client):
     assert line["trace_id"] == response.output[0].id
 
 
+def test_the_messages_endpoint_is_logged_too(server, claude):
+    request_id = new_id()
+    message = claude.messages.create(
+        model=MODEL, max_tokens=2112, messages=[{"role": "user", "content": QUESTION}],
+        thinking={"type": "enabled", "budget_tokens": 2048}, extra_headers={"x-request-id": request_id},
+    )  # fmt: skip
+    line = access_line(server, request_id)
+    assert (line["endpoint"], line["path"], line["status"]) == ("messages", "/v1/messages", 200)
+    assert line["reasoning_tokens"] == message.usage.output_tokens_details.thinking_tokens > 0
+    assert line["completion_tokens"] == message.usage.output_tokens
+    assert line["trace_id"] == message.model_extra["reasoning"]["id"]
+
+
 def test_a_refused_request_is_logged_without_usage(server, http):
     request_id = new_id()
     response = chat(http, request_id, reasoning={"budget_usd": 1e-9})
@@ -111,6 +124,13 @@ def test_a_refused_request_is_logged_without_usage(server, http):
     line = access_line(server, request_id)
     assert set(line) == ACCESS_FIELDS
     assert (line["status"], line["model"], line["key_id"], line["endpoint"]) == (400, None, "local", "chat")
+    request_id = new_id()
+    body = {"model": MODEL, "max_tokens": 64, "messages": [{"role": "user", "content": QUESTION}]}
+    refused = http.post("/v1/messages", json={**body, "thinking": {"type": "enabled", "budget_tokens": 64}},
+                        headers={"x-request-id": request_id})  # fmt: skip
+    assert refused.status_code == 400 and refused.json()["type"] == "error"
+    line = access_line(server, request_id)
+    assert (line["status"], line["model"], line["endpoint"]) == (400, None, "messages")
 
 
 def test_probes_and_scrapes_are_not_logged(server, http):
@@ -122,17 +142,25 @@ def test_probes_and_scrapes_are_not_logged(server, http):
 
 
 def test_no_prompt_reasoning_or_answer_text_reaches_the_log(server, http):
-    ids = [new_id(), new_id()]
+    ids = [new_id(), new_id(), new_id()]
     canary = http.post(
         "/v1/chat/completions",
         json={"model": MODEL, "messages": [{"role": "user", "content": f"{QUESTION} {CANARY}"}], "max_tokens": 64},
         headers={"x-request-id": ids[0]},
     )
     answered = chat(http, ids[1], reasoning_effort="high")
-    assert canary.status_code == answered.status_code == 200
+    messages = http.post(
+        "/v1/messages",
+        json={"model": MODEL, "max_tokens": 2112, "messages": [{"role": "user", "content": f"{QUESTION} {CANARY}"}],
+              "thinking": {"type": "enabled", "budget_tokens": 2048, "display": "summarized"}, "temperature": 0},
+        headers={"x-request-id": ids[2]},
+    )  # fmt: skip
+    assert canary.status_code == answered.status_code == messages.status_code == 200
     assert answered.json()["choices"][0]["message"]["content"] == ANSWER
     chains = json.loads(server.trace_row(answered.json()["reasoning"]["id"])["chains"])
     steps = [line for line in chains[0]["reasoning"].splitlines() if len(line) >= 6]
+    thought = json.loads(server.trace_row(messages.json()["reasoning"]["id"])["chains"])[0]["reasoning"]
+    steps += [line for line in thought.splitlines() if len(line) >= 6]
     assert "7*9=63,3" in steps  # the model really worked it out, column by column
     for request_id in ids:
         access_line(server, request_id)

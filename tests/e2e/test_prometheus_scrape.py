@@ -20,7 +20,7 @@ MODEL = "tiny-reasoner"
 SECRET_PROMPT = "What is 4821 + 77? (prometheus-label-canary)"
 BOUNDED = {
     "model": {MODEL},
-    "endpoint": {"chat", "responses", "traces"},
+    "endpoint": {"chat", "responses", "messages", "traces"},
     "status": {"2xx", "4xx", "5xx"},
     "kind": {"prompt", "reasoning", "answer", "summary"},
     "role": {"user", "admin"},

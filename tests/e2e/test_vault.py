@@ -8,6 +8,7 @@ import subprocess
 import sys
 from decimal import Decimal
 
+import anthropic
 import httpx
 import openai
 import pytest
@@ -153,3 +154,25 @@ def test_stored_responses_and_encrypted_content_belong_to_their_key(vault):
     with pytest.raises(openai.BadRequestError) as err:
         admin.responses.create(model=MODEL, input=turn, store=False)  # the blob is bound to bob's key
     assert err.value.code == "invalid_encrypted_content"
+
+
+def test_thinking_signatures_belong_to_their_key(vault):
+    server, keys = vault
+    bob, admin = (
+        anthropic.Anthropic(base_url=server.url, api_key=keys[name][1], max_retries=0) for name in ("bob", "admin")
+    )
+    turn = [{"role": "user", "content": "What is 347 * 29?"}]
+    fields = {"model": MODEL, "max_tokens": 2112, "thinking": {"type": "enabled", "budget_tokens": 2048}}
+    first = bob.messages.create(**fields, messages=turn, extra_body={"temperature": 0})  # its key as x-api-key
+    assert first.content[-1].text == "The answer is 10063."
+    assert server.trace_row(first.model_extra["reasoning"]["id"])["owner"] == keys["bob"][0]
+    follow_up = [*turn, first.to_param(), {"role": "user", "content": "What is 4821 + 77?"}]
+    assert bob.messages.create(**fields, messages=follow_up).content[-1].type == "text"
+    with pytest.raises(anthropic.BadRequestError) as err:
+        admin.messages.create(**fields, messages=follow_up)  # the signature is bound to bob's key
+    assert err.value.body["error"]["code"] == "invalid_signature"
+    with pytest.raises(anthropic.AuthenticationError) as err:
+        anthropic.Anthropic(base_url=server.url, api_key="not-a-key", max_retries=0).messages.create(
+            **fields, messages=turn
+        )
+    assert err.value.body["type"] == "error" and err.value.body["error"]["type"] == "authentication_error"
