@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
+from reasoning.certainty import ExitRule
 from reasoning.errors import BudgetTooSmall, ContextTooLong, InvalidRequest
 from reasoning.pricing import Money, Price
 from reasoning.types import AUTO, EFFORTS, BudgetSpec
@@ -109,21 +110,20 @@ class Budget:
                 return Round(count, limits)
         return None
 
-    def probe(self) -> Limits:
-        """The limits of effort auto's probe: the `low` reasoning budget under the ceiling."""
-        ceiling, low = self.limits, self._low
+    @staticmethod
+    def probing(limits: Limits, rule: ExitRule) -> Limits:
+        """The limits of a chain that forks early-exit probes: the most its probes may generate
+        comes out of its reasoning cap and its total, so chain and probes together stay within
+        `limits` (and within what was reserved for them)."""
+        reasoning = limits.reasoning_tokens * rule.interval // (rule.interval + rule.probe_tokens)
+        while reasoning > 0 and reasoning + rule.allowance(reasoning) > limits.reasoning_tokens:
+            reasoning -= 1
         return dataclasses.replace(
-            ceiling, reasoning_tokens=low, min_reasoning_tokens=min(low, ceiling.min_reasoning_tokens)
+            limits,
+            reasoning_tokens=reasoning,
+            min_reasoning_tokens=min(limits.min_reasoning_tokens, reasoning),
+            max_tokens=limits.max_tokens - rule.allowance(reasoning),
         )
-
-    def resumption(self, thought_tokens: int, spent: int) -> Limits | None:
-        """The limits of resuming a cut probe whose `thought_tokens` now extend the prompt: it
-        thinks the rest of the ceiling; None when the budget has nothing left to resume with."""
-        limits = self.room(1, spent, extra_prompt_tokens=thought_tokens)
-        if limits is None:
-            return None
-        rest = self.limits.reasoning_tokens - self._low
-        return dataclasses.replace(limits, reasoning_tokens=min(limits.reasoning_tokens, rest))
 
     def worst_case(self, most_chains: int) -> Money:
         """What a per-key budget must hold before anything runs: the prompt and every chain
@@ -137,10 +137,6 @@ class Budget:
     def cost(self, completion_tokens: int) -> Money:
         """What the prompt and `completion_tokens` generated for it cost."""
         return self.price.cost(self.prompt_tokens, completion_tokens)
-
-    @property
-    def _low(self) -> int:
-        return min(self.policy.effort_tokens["low"] or 0, self.limits.reasoning_tokens)
 
     @cached_property
     def _whole_chain_cap(self) -> int:

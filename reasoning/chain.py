@@ -7,9 +7,10 @@ from collections.abc import AsyncIterator
 from contextlib import aclosing
 from dataclasses import dataclass, field
 
+from reasoning.certainty import Confidence
 from reasoning.engine import ChainDelta
 from reasoning.think import ThinkSplitter
-from reasoning.types import Chain, ThinkingDone
+from reasoning.types import Chain, Probe, ThinkingDone
 
 
 @dataclass
@@ -26,11 +27,15 @@ class ChainState:
     done: ThinkingDone | None = None
     summary_tokens: int = 0
     shown: bool = False  # its thinking-done and answer streamed to the client as they came
+    confidence: Confidence = field(default_factory=Confidence)  # from its tokens' log-probabilities
+    probes: list[Probe] = field(default_factory=list)  # early-exit probes forked from its thinking
+    ended_by: str | None = None  # early_exit | low_confidence: the sampler ended it, not the model
 
     def take(self, delta: ChainDelta) -> str:
         """Absorb a delta; return the new visible answer text."""
         was_closed = self.splitter.closed
         piece = self.splitter.feed(delta.token_ids, delta.text)
+        self.confidence.add(delta.logprobs)
         if delta.cumulative_logprob is not None:
             self.cumulative_logprob = delta.cumulative_logprob
         if self.splitter.closed and not was_closed:
@@ -43,6 +48,28 @@ class ChainState:
         self.reasoning.append(piece.reasoning)
         self.answer.append(piece.answer)
         return piece.answer
+
+    def end_early(self, reason: str, answer: str = "") -> None:
+        """The sampler ended this chain's generation: by early exit, with the answer its last
+        probe read, or for low confidence, with none."""
+        tail = self.splitter.finish()
+        self.reasoning.append(tail.reasoning)
+        self.answer = [answer]
+        self.finish_reason, self.ended_by = "stop", reason
+
+    @property
+    def probe_tokens(self) -> int:
+        return sum(p.completion_tokens for p in self.probes)
+
+    @property
+    def completion_tokens(self) -> int:
+        """Everything generated for this chain, its probes included."""
+        return self.splitter.completion_tokens + self.probe_tokens
+
+    @property
+    def reasoning_tokens(self) -> int:
+        """Its thinking, and its probes: hidden work the caller pays for."""
+        return self.splitter.reasoning_tokens + self.probe_tokens
 
     @property
     def thought(self) -> bool:
@@ -75,7 +102,9 @@ class ChainState:
         return (self.cumulative_logprob - self.logprob_at_close) / max(1, answer_tokens)
 
     def exhausted(self, cap: int) -> bool:
-        """Its thinking was ended by the budget rather than by the model."""
+        """Its thinking was ended by the budget rather than by the model (or an early exit)."""
+        if self.ended_by == "early_exit":
+            return False
         return cap > 0 and (self.splitter.reasoning_tokens >= cap or not self.splitter.closed)
 
     def record(self, index: int) -> Chain:
@@ -86,6 +115,9 @@ class ChainState:
             reasoning_tokens=self.splitter.reasoning_tokens,
             completion_tokens=self.splitter.completion_tokens,
             finish_reason="length" if self.finish_reason == "length" else "stop",
+            confidence=round(self.confidence.value, 4),
+            ended_by=self.ended_by,
+            probes=tuple(self.probes),
         )
 
 

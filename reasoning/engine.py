@@ -41,6 +41,7 @@ class ChainDelta:
     text: str
     finish_reason: str | None  # None while the chain runs; stop | length | abort when done
     cumulative_logprob: float | None = None
+    logprobs: tuple[float, ...] = ()  # each new token's log-probability, when asked for
 
 
 class Engine(Protocol):
@@ -53,6 +54,8 @@ class Engine(Protocol):
     def render(self, messages: Sequence[Message], *, thinking: bool) -> Prompt: ...
 
     def count_tokens(self, text: str) -> int: ...
+
+    def encode(self, text: str) -> tuple[int, ...]: ...
 
     def decode(self, token_ids: Sequence[int]) -> str: ...
 

@@ -48,7 +48,6 @@ class Money:
         return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-
 def _d(value: Decimal | float | str) -> Decimal:
     # Decimal(str(x)) keeps the number the operator or client typed (0.4, not
     # 0.40000000000000002), so a budget of exactly the cost affords exactly those tokens.

@@ -25,6 +25,7 @@ from reasoning.chain import ChainState
 from reasoning.engine import Engine, Prompt
 from reasoning.errors import InvalidRequest, NotFound
 from reasoning.pricing import Money, PriceTable
+from reasoning.profiles import GENERIC, ModelProfile
 from reasoning.sampling import ChainSampler
 from reasoning.search import Decision, Search
 from reasoning.summarize import Summarizer
@@ -46,6 +47,8 @@ class ReasonerConfig:
     keepalive_seconds: float
     default_samples: int = 5  # for search strategies that name no `samples`
     adaptive_confidence: float = 0.9  # stop sampling once the leader is this likely ahead
+    profile: ModelProfile = GENERIC  # what the model writes: its answer's start, its checks' verdicts
+    vote_temperature: float = 0.8  # auto's further chains, when the request itself is greedy
 
 
 @dataclass(frozen=True)
@@ -101,7 +104,7 @@ class Reasoner:
     async def run(self, plan: Plan) -> AsyncIterator[Event]:
         sampler = ChainSampler(
             self.engine, plan.request, plan.prompt, plan.budget, plan.trace_id,
-            self.summarizer, self.content_keys, self.config.keepalive_seconds,
+            self.summarizer, self.content_keys, self.config.keepalive_seconds, self.config.profile,
         )  # fmt: skip
         strategy = search.STRATEGIES[plan.search.strategy]
         decision = Decision(())
@@ -118,11 +121,15 @@ class Reasoner:
         yield Done(outcome)
 
     def _search(self, request: ReasoningRequest) -> Search:
+        greedy = request.sampling.temperature == 0  # None is the model's default: sampled
         return Search(
             strategy="auto" if request.budget.effort == AUTO else request.strategy,
             choices=request.n,
             samples=request.samples or self.config.default_samples,
             confidence=self.config.adaptive_confidence,
+            early_exit=request.early_exit,
+            weigh_confidence=request.confidence,
+            vote_temperature=self.config.vote_temperature if greedy else None,
         )
 
     def _budget(self, request: ReasoningRequest, prompt: Prompt, wanted: Search) -> Budget:
@@ -142,8 +149,8 @@ def _outcome(plan: Plan, chains: Sequence[ChainState], decision: Decision) -> Ou
     choices = tuple(_choice(index, chain, cap) for index, chain in enumerate(decision.answers))
     usage = Usage(
         prompt_tokens=len(plan.prompt.token_ids),
-        completion_tokens=sum(c.splitter.completion_tokens for c in chains),
-        reasoning_tokens=sum(c.splitter.reasoning_tokens for c in chains),
+        completion_tokens=sum(c.completion_tokens for c in chains),  # probes included
+        reasoning_tokens=sum(c.reasoning_tokens for c in chains),  # probes are hidden work too
         summary_tokens=sum(c.summary_tokens for c in chains),
     )
     return Outcome(
@@ -159,6 +166,7 @@ def _outcome(plan: Plan, chains: Sequence[ChainState], decision: Decision) -> Ou
         stored=plan.request.store,
         chains=len(chains),
         votes=decision.votes,
+        probe_tokens=sum(c.probe_tokens for c in chains),
     )
 
 
@@ -168,8 +176,8 @@ def _choice(index: int, chain: ChainState, cap: int) -> Choice:
         index=index,
         answer=chain.answer_text,
         finish_reason="length" if chain.finish_reason == "length" else "stop",
-        reasoning_tokens=chain.splitter.reasoning_tokens,
-        completion_tokens=chain.splitter.completion_tokens,
+        reasoning_tokens=chain.reasoning_tokens,
+        completion_tokens=chain.completion_tokens,
         budget_exhausted=chain.exhausted(cap),
         summary=done.summary,
         encrypted_content=done.encrypted_content,

@@ -21,6 +21,12 @@ class ThinkMarkers:
     end_id: int
     start_suffix: tuple[int, ...] = ()  # tokens that follow start_id in the start sequence ("\n")
     end_prefix: tuple[int, ...] = ()  # tokens that precede end_id in the end sequence ("\n")
+    end_suffix: tuple[int, ...] = ()  # tokens that follow end_id in the end sequence ("\n")
+
+    @property
+    def end_sequence(self) -> tuple[int, ...]:
+        """The whole end-of-thinking sequence, as the engine forces it."""
+        return (*self.end_prefix, self.end_id, *self.end_suffix)
 
 
 @dataclass

@@ -50,6 +50,8 @@ class ReasoningRequest:
     seal_reasoning: bool = False  # return the reasoning sealed, as a Responses encrypted_content
     strategy: str = "single"  # single | self_consistency | adaptive (effort "auto" picks auto)
     samples: int | None = None  # most chains a search strategy may sample
+    early_exit: bool = False  # probe each chain's answer as it thinks; stop once it is settled
+    confidence: bool = True  # searches weigh, filter and stop chains by their confidence
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,17 @@ class Outcome:
     stored: bool = True
     chains: int = 1  # how many chains were generated
     votes: dict[str, int] | None = None  # for search strategies: answer -> chains that gave it
+    probe_tokens: int = 0  # of completion and reasoning tokens, what early-exit probes generated
+
+
+@dataclass(frozen=True)
+class Probe:
+    """An early-exit probe: the chain's thinking ended where it stood, the answer read there."""
+
+    at_reasoning_token: int  # how far the chain had thought
+    answer: str  # hidden like the reasoning: stored in the trace only
+    completion_tokens: int
+    mean_logprob: float
 
 
 @dataclass(frozen=True)
@@ -111,6 +124,15 @@ class Chain:
     reasoning_tokens: int
     completion_tokens: int
     finish_reason: str
+    confidence: float = 0.0  # lowest mean token log-probability over a window (0 when not asked for)
+    ended_by: str | None = None  # early_exit | low_confidence, when the sampler ended it
+    probes: tuple[Probe, ...] = ()
+
+    @classmethod
+    def from_record(cls, record: dict) -> Chain:
+        """A chain from its stored JSON; records written before a field existed get its default."""
+        probes = tuple(Probe(**p) for p in record.get("probes", ()))
+        return cls(**{**record, "probes": probes})
 
 
 @dataclass(frozen=True)

@@ -93,7 +93,10 @@ class VllmEngine:
         return Prompt(tuple(ids), in_reasoning=opened, thinking_tokens=thought)
 
     def count_tokens(self, text: str) -> int:
-        return len(self._tokenizer.encode(text, add_special_tokens=False))
+        return len(self.encode(text))
+
+    def encode(self, text: str) -> tuple[int, ...]:
+        return tuple(self._tokenizer.encode(text, add_special_tokens=False))
 
     def decode(self, token_ids: Sequence[int]) -> str:
         return self._tokenizer.decode(list(token_ids), skip_special_tokens=False)
@@ -107,10 +110,7 @@ class VllmEngine:
             async for output in self._llm.generate(
                 TokensPrompt(prompt_token_ids=list(prompt.token_ids)), sampling, request_id
             ):
-                yield [
-                    ChainDelta(c.index, tuple(c.token_ids), c.text, c.finish_reason, c.cumulative_logprob)
-                    for c in output.outputs
-                ]
+                yield [_delta(c) for c in output.outputs]
                 finished = output.finished
         except (VLLMValidationError, ValueError) as exc:
             raise InvalidRequest(str(exc)) from exc
@@ -202,6 +202,13 @@ def _start_on(cpus: set[int] | None, args: AsyncEngineArgs) -> AsyncLLM:
                 os.sched_setaffinity(int(thread), everywhere)
 
 
+def _delta(output: Any) -> ChainDelta:
+    """One chain's new tokens; with logprobs asked for, each sampled token's log-probability."""
+    tokens = tuple(output.token_ids)
+    logprobs = tuple(at[t].logprob for t, at in zip(tokens, output.logprobs, strict=False)) if output.logprobs else ()
+    return ChainDelta(output.index, tokens, output.text, output.finish_reason, output.cumulative_logprob, logprobs)
+
+
 def _chat_message(message: Message) -> dict[str, str]:
     rendered = {"role": message.role, "content": message.content}
     if message.reasoning is not None:
@@ -224,6 +231,7 @@ def _markers(tokenizer: Any, config: EngineConfig) -> ThinkMarkers:
         end_id=end_id[0],
         start_suffix=tuple(start_seq[start_seq.index(start_id[0]) + 1 :]),
         end_prefix=tuple(end_seq[: end_seq.index(end_id[0])]),
+        end_suffix=tuple(end_seq[end_seq.index(end_id[0]) + 1 :]),
     )
 
 

@@ -31,6 +31,19 @@ class ReasoningOptions(WireModel):
     summary: SummaryMode | None = None
     strategy: Literal["single", "self_consistency", "adaptive"] = "single"
     samples: int | None = Field(None, ge=1, le=64)
+    early_exit: bool = False  # probe each chain's answer as it thinks; stop once it is settled
+    confidence: bool = True  # searches weigh, filter and stop chains by their confidence
+
+
+def search_fields(options: ReasoningOptions | None) -> dict:
+    """The ReasoningRequest fields of how to search, from the extension object."""
+    options = options or ReasoningOptions()
+    return {
+        "strategy": options.strategy,
+        "samples": options.samples,
+        "early_exit": options.early_exit,
+        "confidence": options.confidence,
+    }
 
 
 def budget_spec(options: ReasoningOptions | None, effort: str | None, max_completion_tokens: int | None) -> BudgetSpec:

@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     # probability that the leading answer is ahead at which adaptive sampling stops.
     default_samples: int = Field(5, ge=1, le=64)
     adaptive_confidence: float = Field(0.9, gt=0.5, lt=1)
+    # What the model writes, for early exit and voting (reasoning/profiles.py): "auto" picks the
+    # served model's own profile when there is one (tiny-reasoner), else "generic".
+    model_profile: Literal["auto", "generic", "tiny-reasoner"] = "auto"
 
     # Summaries: "extractive" picks the steps that carry the argument (any model);
     # "model" asks the served model to summarize (for capable production models).

@@ -3,8 +3,11 @@
     single            one chain per choice, streamed as it is generated      single.py
     self_consistency  `samples` chains at once; the majority answer          consistency.py
     adaptive          rounds until the vote is settled, at most `samples`    consistency.py
-    auto              (effort "auto") a probe at `low`, resumed to `high`    auto.py
-                      only when the prompt turns out hard
+    auto              (effort "auto") one chain with early exit; more chains  auto.py
+                      only when it did not settle (a hard prompt)
+
+Any of them may exit early (`Search.early_exit`): each chain probes its answer as it thinks
+and stops once the probes agree (reasoning/certainty.py).
 
 A strategy only decides: it receives a `Sampler` and returns a `Decision` (sampler.py). One
 budget governs every chain of a request (`reasoning.budget.Budget`): reasoning.max_tokens caps

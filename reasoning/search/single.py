@@ -1,4 +1,5 @@
-"""single: one chain per choice, streamed to the client as it is generated."""
+"""single: one chain per choice, streamed to the client as it is generated (with early exit,
+each chain's answer is shown once its probes settle it)."""
 
 from __future__ import annotations
 
@@ -6,5 +7,6 @@ from reasoning.search.sampler import Decision, Sampler, Search
 
 
 async def single(sampler: Sampler, search: Search) -> Decision:
-    chains = await sampler.sample(search.choices, sampler.budget.limits, show=True)
+    limits = search.limits(sampler.budget, sampler.budget.limits)
+    chains = await sampler.sample(search.choices, limits, show=True, watch=search.watch())
     return Decision(tuple(chains))

@@ -40,6 +40,7 @@ def final_number(answer: str) -> str | None:
 class Ballot:
     answer: str  # the chain's visible answer
     mean_logprob: float  # over the chain's generated tokens; breaks ties
+    weight: float = 1.0  # how much its vote counts (its confidence, what its own checks said)
 
 
 @dataclass(frozen=True)
@@ -49,20 +50,23 @@ class Vote:
 
 
 def tally(ballots: Sequence[Ballot], extract: Extractor = final_number) -> Vote:
-    """The majority answer; among equally common answers, the one whose best chain is the
-    most confident; the winner is that answer's most confident chain."""
+    """The answer with the most weight (with equal weights, the majority); among equal ones,
+    the one whose best chain is the most confident; the winner is that answer's most
+    confident chain."""
     keys = [extract(b.answer) for b in ballots]
     counts: dict[str, int] = {}
-    for key in keys:
+    weights: dict[str, float] = {}
+    for key, ballot in zip(keys, ballots, strict=True):
         if key is not None:
             counts[key] = counts.get(key, 0) + 1
+            weights[key] = weights.get(key, 0.0) + ballot.weight
     if not counts:  # nothing to vote on: the most confident chain
         return Vote(max(range(len(ballots)), key=lambda i: ballots[i].mean_logprob), {})
 
     def confidence(key: str) -> float:
         return max(b.mean_logprob for b, k in zip(ballots, keys, strict=True) if k == key)
 
-    best = max(counts, key=lambda k: (counts[k], confidence(k)))
+    best = max(counts, key=lambda k: (round(weights[k], 9), counts[k], confidence(k)))
     winner = max((i for i, k in enumerate(keys) if k == best), key=lambda i: ballots[i].mean_logprob)
     return Vote(winner, counts)
 

@@ -50,7 +50,7 @@ class TraceSealer:
         """The chains, or SealBroken: never bytes that did not authenticate."""
         data_key = self.ring.open(wrapped, _context("data-key", trace_id, owner))
         payload = KeyRing({_DATA_KEY_ID: data_key}).open(sealed_chains, _context("chains", trace_id, owner))
-        return tuple(Chain(**chain) for chain in json.loads(payload))
+        return tuple(Chain.from_record(chain) for chain in json.loads(payload))
 
     def rewrap(self, trace_id: str, owner: str, wrapped: bytes) -> tuple[str, bytes]:
         """The data key wrapped under the newest ring key instead."""

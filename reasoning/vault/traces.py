@@ -204,7 +204,7 @@ def plaintext_sealing(sealer: TraceSealer) -> DataStep:
 
     async def seal_plaintext_chains(tx: Tx) -> None:
         for trace_id, owner, chains in await tx.all("SELECT id, owner, chains FROM traces"):
-            parsed = tuple(Chain(**chain) for chain in json.loads(bytes(chains)))
+            parsed = tuple(Chain.from_record(chain) for chain in json.loads(bytes(chains)))
             sealed = sealer.seal(trace_id, owner, parsed)
             await tx.execute("UPDATE traces SET chains = ? WHERE id = ?", (sealed.chains, trace_id))
             await tx.execute("INSERT INTO trace_keys VALUES (?, ?, ?)", (trace_id, sealed.key_id, sealed.wrapped))

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from reasoning.errors import InvalidRequest
 from reasoning.types import Message, ReasoningRequest, Sampling
-from server.protocol import Effort, ReasoningOptions, WireModel, budget_spec
+from server.protocol import Effort, ReasoningOptions, WireModel, budget_spec, search_fields
 
 
 class TextPart(WireModel):
@@ -71,6 +71,5 @@ class ChatCompletionRequest(WireModel):
             summary=(self.reasoning.summary if self.reasoning else None) or "none",
             owner=owner,
             request_id=request_id,
-            strategy=self.reasoning.strategy if self.reasoning else "single",
-            samples=self.reasoning.samples if self.reasoning else None,
+            **search_fields(self.reasoning),
         )

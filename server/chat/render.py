@@ -36,6 +36,7 @@ def reasoning(outcome: Outcome) -> dict:
         "reasoning_tokens": outcome.usage.reasoning_tokens,
         "budget_exhausted": outcome.budget_exhausted,
         "chains": outcome.chains,
+        "probe_tokens": outcome.probe_tokens,  # early-exit probes: in reasoning_tokens, billed
     }
     if outcome.votes is not None:
         summary["votes"] = outcome.votes

@@ -10,7 +10,7 @@ from reasoning.errors import InvalidRequest
 from reasoning.types import Message, ReasoningRequest, Sampling
 from reasoning.vault import encrypted_content
 from reasoning.vault.crypto import KeyRing
-from server.protocol import ReasoningOptions, WireModel, budget_spec
+from server.protocol import ReasoningOptions, WireModel, budget_spec, search_fields
 
 ENCRYPTED_CONTENT = "reasoning.encrypted_content"
 
@@ -96,8 +96,7 @@ class CreateResponse(WireModel):
             summary=self.summary_mode,
             owner=owner,
             request_id=request_id,
-            strategy=self.reasoning.strategy if self.reasoning else "single",
-            samples=self.reasoning.samples if self.reasoning else None,
+            **search_fields(self.reasoning),
             store=self.store,
             seal_reasoning=ENCRYPTED_CONTENT in self.include,
         )

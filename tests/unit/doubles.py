@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from reasoning.budget import BudgetPolicy
 from reasoning.engine import ChainDelta, EngineConfig, GenerationParams, Prompt
 from reasoning.pricing import Price, PriceTable
+from reasoning.profiles import GENERIC, ModelProfile
 from reasoning.reasoner import Reasoner, ReasonerConfig
 from reasoning.summarize import ExtractiveSummarizer
 from reasoning.think import ThinkMarkers
@@ -26,7 +27,9 @@ POLICY = BudgetPolicy(
     answer_reserve=32,
 )
 PRICES = PriceTable({"tiny-reasoner": Price(0.10, 0.40)}, default=Price(1.0, 4.0))  # the server's defaults
-MARKERS = ThinkMarkers("<think>", "</think>", START, END, start_suffix=(ord("\n"),), end_prefix=(ord("\n"),))
+MARKERS = ThinkMarkers(
+    "<think>", "</think>", START, END, start_suffix=(ord("\n"),), end_prefix=(ord("\n"),), end_suffix=(ord("\n"),)
+)
 
 
 def char_tokens(text: str) -> list[tuple[int, str]]:
@@ -51,6 +54,8 @@ class ScriptedEngine:
     script: str = "1+1=2\n</think>\nThe answer is 2."
     scripts: list[str] = field(default_factory=list)  # overrides `script`, cycled per chain
     logprobs: list[float] = field(default_factory=list)
+    probe_answers: list[str] = field(default_factory=list)
+    probes: list[Prompt] = field(default_factory=list)
     delay: float = 0.0
     model_name: str = "tiny-reasoner"
     context_length: int = 1024
@@ -69,6 +74,9 @@ class ScriptedEngine:
     def count_tokens(self, text: str) -> int:
         return len(char_tokens(text))
 
+    def encode(self, text: str) -> tuple[int, ...]:
+        return tuple(token for token, _ in char_tokens(text))
+
     def decode(self, token_ids: Sequence[int]) -> str:
         return "".join("</think>" if t == END else chr(t) for t in token_ids)
 
@@ -82,11 +90,23 @@ class ScriptedEngine:
         text = reasoning[start : start + params.reasoning_tokens] + "\n</think>\n" + answer
         return char_tokens(text)[: params.max_tokens], logprob
 
+    def _probe_tokens(self, prompt: Prompt) -> tuple[list[tuple[int, str]], float]:
+        if self.probe_answers:
+            answer = self.probe_answers[(len(self.probes) - 1) % len(self.probe_answers)]
+        else:
+            answer = (self.scripts or [self.script])[0].partition("\n</think>\n")[2]
+        held = self.decode(prompt.token_ids[prompt.token_ids.index(END) + 2 :])  # after "</think>\n"
+        return char_tokens(answer.removeprefix(held)), -0.01
+
     async def generate(
         self, prompt: Prompt, params: GenerationParams, request_id: str
     ) -> AsyncIterator[list[ChainDelta]]:
-        self.calls.append(params)
-        chains = [self._chain_tokens(prompt, params) for _ in range(params.n)]
+        if END in prompt.token_ids and not prompt.in_reasoning and params.reasoning_tokens == 0:
+            self.probes.append(prompt)
+            chains = [self._probe_tokens(prompt)]
+        else:
+            self.calls.append(params)
+            chains = [self._chain_tokens(prompt, params) for _ in range(params.n)]
         self.running += 1
         finished = False
         try:
@@ -98,7 +118,8 @@ class ScriptedEngine:
                         last = step == len(tokens) - 1
                         reason = ("length" if len(tokens) == params.max_tokens else "stop") if last else None
                         token, piece = tokens[step]
-                        batch.append(ChainDelta(index, (token,), piece, reason, logprob * (step + 1)))
+                        logprobs = (logprob,) if params.logprobs else ()
+                        batch.append(ChainDelta(index, (token,), piece, reason, logprob * (step + 1), logprobs))
                 yield batch
             finished = True
         finally:
@@ -133,9 +154,11 @@ class KeptTraces:
         self.traces.append(trace)
 
 
-def scripted_reasoner(engine: ScriptedEngine, vault: KeptTraces | None = None) -> Reasoner:
+def scripted_reasoner(
+    engine: ScriptedEngine, vault: KeptTraces | None = None, profile: ModelProfile = GENERIC
+) -> Reasoner:
     """A Reasoner over the scripted engine with the server's default budgets and prices."""
     ring = KeyRing(dict([new_key()]))
-    config = ReasonerConfig(policy=POLICY, prices=PRICES, keepalive_seconds=60.0)
+    config = ReasonerConfig(policy=POLICY, prices=PRICES, keepalive_seconds=60.0, profile=profile)
     keys = PurposeKeys(lambda: ring, PURPOSE)
     return Reasoner(engine, vault or KeptTraces(), ExtractiveSummarizer(engine.count_tokens), keys, config)

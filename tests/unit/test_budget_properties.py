@@ -44,11 +44,13 @@ def cases(draw):
         n=draw(st.integers(1, 3)) if strategy == "single" else 1,
         strategy="single" if strategy == "auto" else strategy,
         samples=draw(st.integers(1, 6)),
+        early_exit=draw(st.booleans()),
     )
     engine = ScriptedEngine(
         scripts=draw(st.lists(scripts, min_size=1, max_size=4)),
         logprobs=draw(st.lists(st.floats(-3, 0), min_size=1, max_size=4)),
         context_length=draw(st.integers(64, 2048)),
+        probe_answers=draw(st.lists(st.sampled_from(["The answer is 1.", "The answer is 2.", "2"]), max_size=3)),
     )
     return request, engine
 
@@ -87,5 +89,5 @@ def test_reservation_covers_the_charge_and_no_chain_passes_its_cap(case):
     assert len(caps) == len(trace.chains)
     for chain, cap in zip(trace.chains, caps, strict=True):
         assert chain.reasoning_tokens <= cap <= plan.limits.reasoning_tokens
-    answered = sum(c.reasoning_tokens for c in trace.chains) if plan.search.strategy == "auto" else 0
-    assert answered <= plan.limits.reasoning_tokens  # a resumed probe thinks nothing past the ceiling
+    probes = sum(p.completion_tokens for c in trace.chains for p in c.probes)
+    assert outcome.usage.completion_tokens == sum(c.completion_tokens for c in trace.chains) + probes

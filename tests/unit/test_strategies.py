@@ -31,7 +31,7 @@ def stored_chains(tmp_path, trace_id: str) -> list[dict]:
 def test_self_consistency_returns_the_majority(api, engine, tmp_path):
     engine.scripts = [WRONG, RIGHT, RIGHT, WRONG, RIGHT]
     engine.logprobs = [-0.01, -0.5, -0.5, -0.01, -0.5]  # the wrong chains are the most confident
-    data = ask(api, strategy="self_consistency", samples=5).json()
+    data = ask(api, strategy="self_consistency", samples=5, confidence=False).json()  # a plain majority
     assert data["choices"][0]["message"]["content"] == "The answer is 10063."
     assert data["reasoning"]["chains"] == 5
     assert data["reasoning"]["votes"] == {"10063": 3, "10073": 2}
@@ -40,6 +40,14 @@ def test_self_consistency_returns_the_majority(api, engine, tmp_path):
     assert len(chains) == 5
     assert data["usage"]["completion_tokens"] == sum(c["completion_tokens"] for c in chains)
     assert data["usage"]["completion_tokens_details"]["reasoning_tokens"] == sum(c["reasoning_tokens"] for c in chains)
+
+
+def test_confidence_weighs_the_vote_unless_turned_off(api, engine):
+    engine.scripts = [WRONG, RIGHT, RIGHT, WRONG, RIGHT]
+    engine.logprobs = [-0.01, -0.9, -0.9, -0.01, -0.9]  # a muddled majority against two sure chains
+    weighed = ask(api, strategy="self_consistency", samples=5).json()
+    assert weighed["choices"][0]["message"]["content"] == "The answer is 10073."
+    assert weighed["reasoning"]["votes"] == {"10063": 3, "10073": 2}  # votes still count chains
 
 
 def test_ties_break_toward_the_more_confident_chain(api, engine):
@@ -105,22 +113,22 @@ def test_n_above_one_with_search_is_refused(api, engine):
     assert got.status_code == 400 and got.json()["error"]["param"] == "n"
 
 
-def test_auto_stops_at_the_probe_on_an_easy_prompt(api, engine):
-    engine.scripts = [script("12+30\n2+0=2,2\n1+3=4,42\n=42", 42)]
+def test_auto_exits_early_on_an_easy_prompt_and_bills_its_probes(api, engine):
+    long = "\n".join(f"{i}+{i}={2 * i}" for i in range(60))
+    engine.scripts = [script(long, 42)]
+    engine.probe_answers = ["The answer is 42."]  # the generic profile: a probe writes the whole answer
     data = ask(api, effort="auto").json()
     assert data["reasoning"]["chains"] == 1
-    assert [call.reasoning_tokens for call in engine.calls] == [64]  # the low budget
     assert data["choices"][0]["message"]["content"] == "The answer is 42."
+    probes = data["reasoning"]["probe_tokens"]
+    assert probes > 0 and data["usage"]["completion_tokens_details"]["reasoning_tokens"] < len(long) + probes
 
 
-def test_auto_resumes_the_thinking_on_a_hard_prompt(api, engine, tmp_path):
-    hard = "\n".join(reasoning_lines(Problem(734, 869, "*", "hard")))
-    engine.scripts = [script(hard, 637846)]
-    engine.logprobs = [-1.0]  # the probe's cut answer is unsure
-    data = ask(api, effort="auto").json()
-    assert data["reasoning"]["chains"] == 2
-    assert data["choices"][0]["message"]["content"] == "The answer is 637846."
-    assert data["usage"]["completion_tokens_details"]["reasoning_tokens"] == len(hard)  # nothing thought twice
-    chains = stored_chains(tmp_path, data["reasoning"]["id"])
-    assert chains[1]["reasoning"] == hard  # the resumed chain reads whole
-    assert engine.calls[1].reasoning_tokens == 512 - 64
+def test_early_exit_is_available_on_any_strategy(api, engine):
+    long = "\n".join(f"{i}+{i}={2 * i}" for i in range(60))
+    engine.scripts = [script(long, 42)]
+    engine.probe_answers = ["The answer is 42."]
+    data = ask(api, strategy="self_consistency", samples=3, early_exit=True).json()
+    assert data["reasoning"]["chains"] == 3 and data["reasoning"]["probe_tokens"] > 0
+    assert data["choices"][0]["message"]["content"] == "The answer is 42."
+    assert data["usage"]["completion_tokens_details"]["reasoning_tokens"] < 3 * len(long)
