@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
 from reasoning.errors import InvalidRequest
 from reasoning.types import AUTO, BudgetSpec, Message, ReasoningRequest, Sampling
@@ -70,9 +70,7 @@ class OutputConfig(WireModel):
 
 
 class Metadata(WireModel):
-    model_config = ConfigDict(strict=True, extra="forbid")
-
-    user_id: str | None = Field(None, max_length=256)
+    user_id: str | None = Field(None, max_length=256)  # accepted as Anthropic defines it; unused, never logged
 
 
 class CountTokensRequest(WireModel):
@@ -147,7 +145,7 @@ class CountTokensRequest(WireModel):
 
 class CreateMessage(CountTokensRequest):
     max_tokens: int = Field(ge=1)
-    stop_sequences: list[str] = Field(default_factory=list, max_length=4)
+    stop_sequences: list[str] = Field(default_factory=list, max_length=16)  # bounded: each is matched per token
     temperature: float | None = Field(None, ge=0, le=1)
     top_p: float | None = Field(None, gt=0, le=1)
     top_k: int | None = Field(None, ge=0)  # accepted; the engine does not take it yet (README)
