@@ -1,8 +1,11 @@
-"""Stored Responses API objects (`store: true`) for GET /v1/responses/{id}.
+"""Stored Responses API objects (`store: true`) for GET /v1/responses/{id}, conversations
+continued by `previous_response_id`, and `input_items`.
 
 What a client was sent — the answer, the summary, the accounting, and encrypted_content if
 it asked for it; never raw reasoning — kept for the key that created it, and for as long as
-traces are kept.
+traces are kept, with the context items it was generated from (earlier turns' and its own
+input). Of a `store: false` response only its id and owner are kept, so that continuing it
+can say why it cannot be.
 """
 
 from __future__ import annotations
@@ -10,10 +13,25 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from reasoning.store.db import Database
 from reasoning.store.guard import ErrorHook, Guard
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    id: str
+    owner: str  # the key id that created it
+    body: dict[str, Any] | None  # None: created with `store: false`, nothing of it kept
+    context: list[dict[str, Any]] | None  # the items it was generated from; None if stored before they were kept
+
+    @property
+    def trace_id(self) -> str | None:
+        """The id of its reasoning item, which names its trace."""
+        reasoning = next((item for item in (self.body or {}).get("output", ()) if item["type"] == "reasoning"), None)
+        return None if reasoning is None else reasoning["id"]
 
 
 class StoredResponses:
@@ -29,21 +47,49 @@ class StoredResponses:
         self._guard = Guard(on_error)
         self._clock = clock
 
-    async def put(self, response_id: str, owner: str, body: dict[str, Any]) -> None:
-        """Store a response object; returns once it is durably committed."""
-        row = (response_id, owner, self._clock(), json.dumps(body, ensure_ascii=False).encode())
+    async def put(self, response_id: str, owner: str, body: dict[str, Any], context: list[dict[str, Any]]) -> None:
+        """Store a response object and its context items; returns once durably committed."""
+        row = (response_id, owner, self._clock(), _json(body), _json(context))
         async with self._guard("put_response"), self.db.transaction() as tx:
-            await tx.execute("INSERT INTO responses VALUES (?, ?, ?, ?)", row)
+            await tx.execute("INSERT INTO responses (id, owner, created_at, body, context) VALUES (?, ?, ?, ?, ?)", row)
+
+    async def put_unkept(self, response_id: str, owner: str) -> None:
+        """Note a `store: false` response: its id and owner, nothing it said."""
+        row = (response_id, owner, self._clock(), b"{}")
+        async with self._guard("put_response"), self.db.transaction() as tx:
+            await tx.execute("INSERT INTO responses (id, owner, created_at, body, kept) VALUES (?, ?, ?, ?, 0)", row)
+
+    async def find(self, response_id: str) -> StoredResponse | None:
+        """A live response, whoever's it is: the caller decides who may see it."""
+        sql = "SELECT owner, body, context, kept FROM responses WHERE id = ? AND created_at >= ?"
+        async with self._guard("get_response"), self.db.transaction() as tx:
+            row = await tx.one(sql, (response_id, self._clock() - self.retention_seconds))
+        if row is None:
+            return None
+        owner, body, context, kept = row
+        return StoredResponse(
+            response_id,
+            owner,
+            json.loads(bytes(body)) if kept else None,
+            None if context is None else json.loads(bytes(context)),
+        )
 
     async def get(self, response_id: str, owner: str) -> dict[str, Any] | None:
-        """The response, if it exists, is the owner's, and has not expired."""
-        sql = "SELECT body FROM responses WHERE id = ? AND owner = ? AND created_at >= ?"
-        async with self._guard("get_response"), self.db.transaction() as tx:
-            row = await tx.one(sql, (response_id, owner, self._clock() - self.retention_seconds))
-        return None if row is None else json.loads(bytes(row[0]))
+        """The response object, if it exists, was kept, is the owner's, and has not expired."""
+        found = await self.find(response_id)
+        return found.body if found is not None and found.owner == owner else None
+
+    async def delete(self, response_id: str) -> bool:
+        """Remove a response; False if there was none."""
+        async with self._guard("delete_response"), self.db.transaction() as tx:
+            return await tx.execute("DELETE FROM responses WHERE id = ?", (response_id,)) == 1
 
     async def purge(self) -> int:
         """Delete responses older than the retention; how many."""
         cutoff = self._clock() - self.retention_seconds
         async with self._guard("purge_responses"), self.db.transaction() as tx:
             return await tx.execute("DELETE FROM responses WHERE created_at < ?", (cutoff,))
+
+
+def _json(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False).encode()

@@ -11,6 +11,9 @@ supplies (the vault seals version 1's plaintext chains: `reasoning.vault.traces`
                                  raw-read audit log, API keys, the spend ledger and its
                                  reservations; existing plaintext chains are sealed
     3  responses                 stored Responses API objects, for GET /v1/responses/{id}
+    4  conversations             each response's context items (for previous_response_id and
+                                 input_items), and the ids of `store: false` responses, so that
+                                 continuing one says why it cannot be
 """
 
 from __future__ import annotations
@@ -112,6 +115,14 @@ MIGRATIONS = (
                 body {blob} NOT NULL
             )""",
             "CREATE INDEX responses_created ON responses (created_at)",
+        ),
+    ),
+    Migration(
+        4,
+        "conversations",
+        (
+            "ALTER TABLE responses ADD COLUMN context {blob}",  # NULL: stored before version 4
+            "ALTER TABLE responses ADD COLUMN kept INTEGER NOT NULL DEFAULT 1",  # 0: store false, no body
         ),
     ),
 )

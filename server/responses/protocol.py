@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, Tag
 
 from reasoning.errors import InvalidRequest
 from reasoning.types import Message, ReasoningRequest, Sampling
-from reasoning.vault import encrypted_content
-from reasoning.vault.crypto import KeyRing
 from server.protocol import ReasoningOptions, WireModel, budget_spec, search_fields
 
 ENCRYPTED_CONTENT = "reasoning.encrypted_content"
@@ -22,11 +22,22 @@ class ContentPart(WireModel):
 
 class MessageItem(WireModel):
     type: Literal["message"] = "message"
+    id: str | None = Field(None, max_length=128)
     role: Literal["user", "system", "developer", "assistant"]
     content: str | list[ContentPart]
 
     def text(self) -> str:
         return self.content if isinstance(self.content, str) else "\n".join(p.text for p in self.content)
+
+    def stored(self) -> dict:
+        """The item as a response's context keeps it and input_items lists it: with an id,
+        its content as parts (an assistant's as output text)."""
+        if self.role == "assistant":
+            part = {"type": "output_text", "text": self.text(), "annotations": []}
+        else:
+            part = {"type": "input_text", "text": self.text()}
+        item_id = self.id or f"msg_{uuid.uuid4().hex}"
+        return {"id": item_id, "type": "message", "role": self.role, "status": "completed", "content": [part]}
 
 
 class SummaryPart(WireModel):
@@ -39,6 +50,9 @@ class ReasoningItem(WireModel):
     id: str = Field(min_length=1, max_length=128)
     summary: list[SummaryPart] = Field(default_factory=list)
     encrypted_content: str | None = Field(None, max_length=4_000_000)
+
+    def stored(self) -> dict:
+        return self.model_dump(exclude_none=True)
 
 
 def _item_kind(item: Any) -> str:
@@ -56,6 +70,9 @@ class ResponsesReasoning(ReasoningOptions):
     """OpenAI's `reasoning` object ({effort, summary}) with our extension fields."""
 
     generate_summary: Literal["auto", "concise", "detailed"] | None = None  # OpenAI's deprecated name
+    # Which earlier turns' reasoning the chat template gets (reasoning/conversations.py);
+    # default: all_turns when REASONING_REPLAY_REASONING is on, else current_turn.
+    context: Literal["current_turn", "all_turns"] | None = None
 
 
 class CreateResponse(WireModel):
@@ -70,7 +87,7 @@ class CreateResponse(WireModel):
     metadata: dict[str, str] | None = Field(None, max_length=16)
     temperature: float | None = Field(None, ge=0, le=2)
     top_p: float | None = Field(None, gt=0, le=1)
-    previous_response_id: str | None = None
+    previous_response_id: str | None = Field(None, min_length=1, max_length=128)
     user: str | None = None
 
     @property
@@ -78,14 +95,12 @@ class CreateResponse(WireModel):
         r = self.reasoning
         return (r and (r.summary or r.generate_summary)) or "none"
 
-    def to_domain(self, *, owner: str, request_id: str, ring: KeyRing, replay_reasoning: bool) -> ReasoningRequest:
-        if self.previous_response_id is not None:
-            raise InvalidRequest(
-                "previous_response_id is not supported: send the earlier output items in input",
-                param="previous_response_id",
-            )
-        messages = [Message("system", self.instructions)] if self.instructions else []
-        messages += self._messages(owner, ring, replay_reasoning)
+    def own_items(self) -> list[InputItem]:
+        """This request's input, as items (a string input is one user message)."""
+        return [MessageItem(role="user", content=self.input)] if isinstance(self.input, str) else list(self.input)
+
+    def to_domain(self, *, owner: str, request_id: str, messages: Sequence[Message]) -> ReasoningRequest:
+        """The request over `messages`: the instructions, the conversation and this input."""
         if not any(m.role == "user" for m in messages):
             raise InvalidRequest("input must include a user message", param="input")
         return ReasoningRequest(
@@ -100,20 +115,3 @@ class CreateResponse(WireModel):
             store=self.store,
             seal_reasoning=ENCRYPTED_CONTENT in self.include,
         )
-
-    def _messages(self, owner: str, ring: KeyRing, replay_reasoning: bool) -> list[Message]:
-        if isinstance(self.input, str):
-            return [Message("user", self.input)]
-        messages, carried = [], None
-        for index, item in enumerate(self.input):
-            if isinstance(item, ReasoningItem):
-                # Opening it proves the caller holds a genuine item of its own, even when the
-                # model does not keep earlier reasoning in context.
-                if item.encrypted_content is not None:
-                    param = f"input[{index}].encrypted_content"
-                    carried = encrypted_content.unseal(ring, item.id, owner, item.encrypted_content, param)
-                continue
-            reasoning = carried if item.role == "assistant" and replay_reasoning else None
-            messages.append(Message(item.role, item.text(), reasoning))
-            carried = None if item.role == "assistant" else carried
-        return messages

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from reasoning.errors import ReasoningError
+from reasoning.errors import InvalidRequest, ReasoningError
 from reasoning.types import AnswerDelta, Choice, Done, Event, KeepAlive, Outcome, ThinkingDone
 from server import sse
 from server.responses.protocol import CreateResponse
@@ -58,6 +58,33 @@ class Envelope:
         ]
         details = {"reason": "max_output_tokens"} if cut else None
         return self.response(status, output, usage=usage(outcome), incomplete_details=details)
+
+
+@dataclass(frozen=True)
+class ItemPage:
+    """One page of a response's input items, as OpenAI lists them: newest first unless
+    `order` is asc, from the item after `after`; encrypted_content only when included."""
+
+    limit: int
+    order: str  # asc | desc
+    after: str | None
+    sealed: bool
+
+    def of(self, items: list[dict]) -> dict:
+        ordered = items if self.order == "asc" else items[::-1]
+        if self.after is not None:
+            at = next((i for i, item in enumerate(ordered) if item.get("id") == self.after), None)
+            if at is None:
+                raise InvalidRequest(f"no input item '{self.after}' in this response", param="after")
+            ordered = ordered[at + 1 :]
+        page = [self._shown(item) for item in ordered[: self.limit]]
+        return {
+            "object": "list", "data": page, "has_more": len(ordered) > self.limit,
+            "first_id": page[0]["id"] if page else None, "last_id": page[-1]["id"] if page else None,
+        }  # fmt: skip
+
+    def _shown(self, item: dict) -> dict:
+        return item if self.sealed else {k: v for k, v in item.items() if k != "encrypted_content"}
 
 
 def _text_part(text: str) -> dict:

@@ -1,31 +1,43 @@
-"""POST /v1/responses and GET /v1/responses/{id}."""
+"""The Responses API over HTTP.
+
+    POST   /v1/responses                      generate (continuing previous_response_id, if named)
+    GET    /v1/responses/{id}                 a stored response, to its creator
+    DELETE /v1/responses/{id}                 the response and its trace, by its creator or an admin
+    GET    /v1/responses/{id}/input_items     the items it was generated from, to its creator
+
+Anyone else is told there is no such response (404), so ids cannot be probed.
+"""
 
 from __future__ import annotations
 
 import uuid
 from functools import partial
+from typing import Annotated, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
-from reasoning.errors import NotFound
-from reasoning.stored_responses import StoredResponses
+from reasoning import conversations
+from reasoning.stored_responses import StoredResponse, StoredResponses
 from reasoning.types import Outcome
-from server.deps import CallerDep, PrincipalDep, ServingDep, SettingsDep, StoreDep
-from server.responses import render
-from server.responses.protocol import CreateResponse
+from reasoning.vault.audit import Access
+from server.auth import Principal
+from server.deps import CallerDep, PrincipalDep, RequestIdDep, ServingDep, SettingsDep, StoreDep
+from server.responses import context, render
+from server.responses.protocol import ENCRYPTED_CONTENT, CreateResponse
 from server.serving import Rendering
 
-router = APIRouter()
+router = APIRouter(prefix="/v1/responses")
 
 
-@router.post("/v1/responses")
+@router.post("")
 async def create_response(
     body: CreateResponse, caller: CallerDep, serving: ServingDep, settings: SettingsDep, store: StoreDep
 ):
-    owner, ring = caller.principal.key_id, serving.reasoner.content_keys.ring
-    wanted = body.to_domain(
-        owner=owner, request_id=caller.request_id, ring=ring, replay_reasoning=settings.replay_reasoning
-    )
+    owner = caller.principal.key_id
+    reader = context.Reader(owner, caller.request_id, serving.reasoner.content_keys.ring)
+    default_mode = conversations.ALL_TURNS if settings.replay_reasoning else conversations.CURRENT_TURN
+    built = await context.build(body, reader, store, default_mode)
+    wanted = body.to_domain(owner=owner, request_id=caller.request_id, messages=built.messages)
     plan = serving.prepare(wanted)  # every 4xx is raised here, before any engine work
     envelope = render.Envelope(
         id=f"resp_{plan.trace_id.removeprefix('rs_')}",
@@ -35,24 +47,69 @@ async def create_response(
         request=body,
         effort=wanted.budget.effort or settings.default_effort,
     )
+    keep = partial(_keep, store.responses, envelope, owner, built.items) if body.store else None
     rendering = Rendering(
         endpoint="responses",
         whole=envelope.finished,
         stream=partial(render.stream, envelope) if body.stream else None,
-        keep=partial(_keep, store.responses, envelope, owner) if body.store else None,
+        keep=keep or partial(_note_unkept, store.responses, envelope.id, owner),
     )
     return await serving.respond(caller.request, caller.principal.key, plan, rendering)
 
 
-@router.get("/v1/responses/{response_id}")
+@router.get("/{response_id}")
 async def get_response(response_id: str, principal: PrincipalDep, store: StoreDep) -> dict:
     """A stored response, to the key that created it; 404 to everyone else."""
     found = await store.responses.get(response_id, principal.key_id)
     if found is None:
-        raise NotFound(f"no response '{response_id}'", param="response_id", code="response_not_found")
+        raise conversations.not_found(response_id)
     return found
 
 
-async def _keep(responses: StoredResponses, envelope: render.Envelope, owner: str, outcome: Outcome) -> None:
-    """Store the finished response before the client hears it is complete."""
-    await responses.put(envelope.id, owner, envelope.finished(outcome))
+@router.delete("/{response_id}")
+async def delete_response(response_id: str, principal: PrincipalDep, store: StoreDep, request_id: RequestIdDep):
+    found = await _visible(store.responses, response_id, principal, admin_too=True)
+    if found.trace_id is not None:  # audited as the caller's deletion, as DELETE of the trace is
+        access = Access(actor=principal.key_id, role=principal.role, request_id=request_id)
+        await store.traces.delete(found.trace_id, access)
+    if not await store.responses.delete(response_id):
+        raise conversations.not_found(response_id)
+    return {"id": response_id, "object": "response", "deleted": True}
+
+
+@router.get("/{response_id}/input_items")
+async def list_input_items(
+    response_id: str,
+    principal: PrincipalDep,
+    store: StoreDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    order: Literal["asc", "desc"] = "desc",
+    after: str | None = None,
+    include: Annotated[list[str] | None, Query(alias="include[]")] = None,
+) -> dict:
+    found = await _visible(store.responses, response_id, principal)
+    page = render.ItemPage(limit, order, after, sealed=ENCRYPTED_CONTENT in (include or ()))
+    return page.of(found.context or [])
+
+
+async def _visible(
+    responses: StoredResponses, response_id: str, principal: Principal, admin_too: bool = False
+) -> StoredResponse:
+    """The kept response, when the caller created it (or, with `admin_too`, is an admin)."""
+    found = await responses.find(response_id)
+    allowed = found is not None and (found.owner == principal.key_id or (admin_too and principal.is_admin))
+    if found is None or found.body is None or not allowed:
+        raise conversations.not_found(response_id)
+    return found
+
+
+async def _keep(
+    responses: StoredResponses, envelope: render.Envelope, owner: str, items: list[dict], outcome: Outcome
+) -> None:
+    """Store the finished response, with its context, before the client hears it is complete."""
+    await responses.put(envelope.id, owner, envelope.finished(outcome), items)
+
+
+async def _note_unkept(responses: StoredResponses, response_id: str, owner: str, _: Outcome) -> None:
+    """Note that a `store: false` response existed, so that continuing it is told why not."""
+    await responses.put_unkept(response_id, owner)

@@ -97,7 +97,8 @@ def test_bad_input_items(api, engine):
     assert got.status_code == 400 and got.json()["error"]["param"] == "input[0]"
     assert create(api, input=[]).status_code == 400
     assert create(api, input=[{"role": "system", "content": "hi"}]).json()["error"]["param"] == "input"
-    assert create(api, previous_response_id="resp_1").json()["error"]["param"] == "previous_response_id"
+    unknown = create(api, previous_response_id="resp_1")
+    assert unknown.status_code == 404 and unknown.json()["error"]["param"] == "previous_response_id"
     assert engine.calls == []
 
 
