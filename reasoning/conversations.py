@@ -42,6 +42,11 @@ async def history(responses: StoredResponses, response_id: str, owner: str) -> l
             "its reasoning)",
             param="previous_response_id",
         )
+    if found.body["status"] in ("queued", "in_progress"):
+        raise InvalidRequest(
+            f"response '{response_id}' is still running in the background; continue it once it is final",
+            param="previous_response_id",
+        )
     if found.context is None:
         raise InvalidRequest(
             f"response '{response_id}' was stored before conversations were kept; pass its items in input instead",

@@ -6,6 +6,11 @@ it asked for it; never raw reasoning — kept for the key that created it, and f
 traces are kept, with the context items it was generated from (earlier turns' and its own
 input). Of a `store: false` response only its id and owner are kept, so that continuing it
 can say why it cannot be.
+
+A background response is stored at once, `queued`, with a lease that the replica running it
+renews; every state it passes through is written over its body, and the lease is cleared when
+it is final. A response whose lease lapsed lost its runner (a killed replica): any replica's
+sweep marks it failed, so none stays unfinished.
 """
 
 from __future__ import annotations
@@ -58,6 +63,53 @@ class StoredResponses:
         row = (response_id, owner, self._clock(), b"{}")
         async with self._guard("put_response"), self.db.transaction() as tx:
             await tx.execute("INSERT INTO responses (id, owner, created_at, body, kept) VALUES (?, ?, ?, ?, 0)", row)
+
+    async def put_background(
+        self, response_id: str, owner: str, body: dict[str, Any], context: list[dict[str, Any]], lease: float, most: int
+    ) -> bool:
+        """Store a queued background response, leased for `lease` seconds, unless `most` are
+        unfinished already; False then. (SQLite serializes the count and the insert; on
+        PostgreSQL replicas racing may pass the bound by a few.)"""
+        now = self._clock()
+        row = (response_id, owner, now, _json(body), _json(context), now + lease)
+        insert = "INSERT INTO responses (id, owner, created_at, body, context, lease_until) VALUES (?, ?, ?, ?, ?, ?)"
+        async with self._guard("put_response"), self.db.transaction() as tx:
+            unfinished = await tx.one("SELECT COUNT(*) FROM responses WHERE lease_until IS NOT NULL")
+            if unfinished is not None and unfinished[0] >= most:
+                return False
+            await tx.execute(insert, row)
+        return True
+
+    async def advance(self, response_id: str, body: dict[str, Any], lease: float | None) -> bool:
+        """Write an unfinished background response's new state, leased on for `lease` seconds,
+        or final (None); False if it is final already (cancelled, or swept)."""
+        until = None if lease is None else self._clock() + lease
+        sql = "UPDATE responses SET body = ?, lease_until = ? WHERE id = ? AND lease_until IS NOT NULL"
+        async with self._guard("put_response"), self.db.transaction() as tx:
+            return await tx.execute(sql, (_json(body), until, response_id)) == 1
+
+    async def renew(self, response_ids: list[str], lease: float) -> set[str]:
+        """Extend the leases of the runner's responses; the ids still unfinished."""
+        if not response_ids:
+            return set()
+        marks = ", ".join("?" * len(response_ids))
+        where = f"id IN ({marks}) AND lease_until IS NOT NULL"
+        async with self._guard("put_response"), self.db.transaction() as tx:
+            await tx.execute(
+                f"UPDATE responses SET lease_until = ? WHERE {where}", (self._clock() + lease, *response_ids)
+            )
+            return {row[0] for row in await tx.all(f"SELECT id FROM responses WHERE {where}", response_ids)}
+
+    async def fail_lapsed(self, error: dict[str, Any]) -> list[str]:
+        """Mark failed, with `error`, every unfinished response whose lease lapsed; their ids."""
+        now = self._clock()
+        async with self._guard("put_response"), self.db.transaction() as tx:
+            rows = await tx.all("SELECT id, body FROM responses WHERE lease_until < ?", (now,))
+            for response_id, body in rows:
+                failed = {**json.loads(bytes(body)), "status": "failed", "error": error}
+                update = "UPDATE responses SET body = ?, lease_until = NULL WHERE id = ? AND lease_until < ?"
+                await tx.execute(update, (_json(failed), response_id, now))
+        return [row[0] for row in rows]
 
     async def find(self, response_id: str) -> StoredResponse | None:
         """A live response, whoever's it is: the caller decides who may see it."""

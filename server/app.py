@@ -19,6 +19,7 @@ from reasoning.summarize import ExtractiveSummarizer, ModelSummarizer
 from reasoning.vault.crypto import PurposeKeys
 from reasoning.vault.encrypted_content import PURPOSE
 from server import errors
+from server.background import BackgroundRunner
 from server.chat.router import router as chat_router
 from server.messages.router import router as messages_router
 from server.models.router import router as models_router
@@ -57,15 +58,22 @@ def create_app(settings: Settings, engine_factory: EngineFactory = start_vllm) -
             on_error=metrics.count_store_error,
         )
         services = Services(settings=settings, store=store, metrics=metrics, drain=drain)
+        services.background = BackgroundRunner(
+            store.responses, metrics, settings.max_background, settings.background_lease_seconds
+        )
         app.state.services = services
         # The engine loads in the background: /health answers at once, /ready once it is up.
         services.loading = asyncio.create_task(_load_engine(services, engine_factory, PurposeKeys(keys, PURPOSE)))
         # Retention: expired traces purged, lapsed budget reservations dropped, periodically.
         maintenance = asyncio.create_task(store.maintain_forever(settings.maintenance_interval_seconds))
+        # Background responses: leases renewed, cancels from other replicas heeded, lost ones failed.
+        upkeep = asyncio.create_task(services.background.maintain_forever())
         try:
             yield
         finally:
             maintenance.cancel()
+            upkeep.cancel()
+            await services.background.stop()
             services.loading.cancel()
             with suppress(asyncio.CancelledError):
                 await services.loading

@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from reasoning.errors import Unavailable
 from reasoning.storage import Store
 from server.auth import Principal, authenticate
+from server.background import BackgroundRunner
 from server.ops import logs
 from server.ops.metrics import Metrics
 from server.services import Services
@@ -42,6 +43,12 @@ def get_store(services: ServicesDep) -> Store:
     return services.store
 
 
+def get_background(services: ServicesDep) -> BackgroundRunner:
+    if services.background is None:
+        raise Unavailable("the server is still starting; retry shortly")
+    return services.background
+
+
 def get_request_id(request: Request) -> str:
     return request.state.request_id
 
@@ -58,6 +65,7 @@ ServingDep = Annotated[Serving, Depends(get_serving)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 RequestIdDep = Annotated[str, Depends(get_request_id)]
 StoreDep = Annotated[Store, Depends(get_store)]
+BackgroundDep = Annotated[BackgroundRunner, Depends(get_background)]
 
 
 @dataclass(frozen=True)

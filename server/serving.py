@@ -99,7 +99,7 @@ class Serving:
         events = self.events(plan, hold, rendering.endpoint, rendering.keep)
         if rendering.stream is not None:  # headers go out first: the remaining budget as reserved
             return sse.EventStream(rendering.stream(events), headers=budget_header(hold.remaining))
-        outcome = await _unless_disconnected(request, _outcome_of(events))
+        outcome = await _unless_disconnected(request, outcome_of(events))
         return JSONResponse(rendering.whole(outcome), headers=budget_header(hold.remaining))
 
     async def admit(self, key: ApiKey | None, plan: Plan) -> Hold:
@@ -159,7 +159,7 @@ class Serving:
             self._metrics.request_finished(endpoint, time.monotonic() - started)
 
 
-async def _outcome_of(events: AsyncIterator[Event]) -> Outcome:
+async def outcome_of(events: AsyncIterator[Event]) -> Outcome:
     """Read a request's events to its outcome, for responses that are not streamed."""
     async with aclosing(events):
         async for event in events:

@@ -83,6 +83,11 @@ class Settings(BaseSettings):
     keepalive_seconds: float = Field(5.0, gt=0)
     max_request_bytes: int = Field(1_000_000, ge=1024)
     max_n: int = Field(16, ge=1)
+    # Background responses (`background: true`) unfinished at once across the store; beyond it, 429.
+    max_background: int = Field(16, ge=0)
+    # How long a background response's runner holds it between renewals (every third of it): a
+    # response whose runner died is marked failed about this long after.
+    background_lease_seconds: float = Field(30.0, gt=0)
 
     # Operation. On SIGTERM new requests get 503 at once and those in flight get this long to
     # finish before they are aborted; keep the orchestrator's kill timeout above it (Kubernetes:

@@ -14,6 +14,8 @@ supplies (the vault seals version 1's plaintext chains: `reasoning.vault.traces`
     4  conversations             each response's context items (for previous_response_id and
                                  input_items), and the ids of `store: false` responses, so that
                                  continuing one says why it cannot be
+    5  background                a background response's lease while it is queued or runs:
+                                 renewed by the replica running it, NULL once it is final
 """
 
 from __future__ import annotations
@@ -123,6 +125,14 @@ MIGRATIONS = (
         (
             "ALTER TABLE responses ADD COLUMN context {blob}",  # NULL: stored before version 4
             "ALTER TABLE responses ADD COLUMN kept INTEGER NOT NULL DEFAULT 1",  # 0: store false, no body
+        ),
+    ),
+    Migration(
+        5,
+        "background",
+        (
+            "ALTER TABLE responses ADD COLUMN lease_until {real}",
+            "CREATE INDEX responses_lease ON responses (lease_until)",
         ),
     ),
 )

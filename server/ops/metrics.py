@@ -20,6 +20,8 @@ GENERATING_ENDPOINTS = ("chat", "responses", "messages")
 STATUS_CLASSES = ("2xx", "4xx", "5xx")  # 1xx and 3xx are never answered; 499 (client gone) is 4xx
 TOKEN_KINDS = ("prompt", "reasoning", "answer", "summary")
 ROLES = ("user", "admin")
+BACKGROUND_STATES = ("queued", "in_progress")
+BACKGROUND_ENDS = ("completed", "incomplete", "failed", "cancelled")
 
 
 def status_class(status: int) -> str:
@@ -74,6 +76,15 @@ class Metrics:
             ["key_id"],
             registry=r,
         )
+        self.background = Gauge(
+            "reasoning_background_responses",
+            "Background responses this replica holds, by state.",
+            ["state"],
+            registry=r,
+        )
+        self.background_ended = Counter(
+            "reasoning_background_finished", "Background responses ended, by final status.", ["status"], registry=r
+        )
         self._start_at_zero()
 
     def _start_at_zero(self) -> None:
@@ -92,6 +103,10 @@ class Metrics:
             collector.labels(model)
         for role in ROLES:
             self.trace_reads.labels(role)
+        for state in BACKGROUND_STATES:
+            self.background.labels(state)
+        for status in BACKGROUND_ENDS:
+            self.background_ended.labels(status)
 
     def count_store_error(self, operation: str) -> None:
         self.store_errors.labels(operation).inc()
@@ -125,6 +140,16 @@ class Metrics:
         self.cost.labels(model).inc(outcome.cost.usd)
         if outcome.budget_exhausted:
             self.budget_exhausted.labels(model).inc()
+
+    def background_moved(self, left: str | None, entered: str | None) -> None:
+        """A background response left one state (None: it was new) for another (None: it ended)."""
+        if left is not None:
+            self.background.labels(left).dec()
+        if entered is not None:
+            self.background.labels(entered).inc()
+
+    def background_finished(self, status: str) -> None:
+        self.background_ended.labels(status).inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry) + generate_latest(REGISTRY)

@@ -84,6 +84,7 @@ class CreateResponse(WireModel):
     include: list[str] = Field(default_factory=list)
     store: bool = True
     stream: bool = False
+    background: bool = False  # answer at once, queued; run on; GET it, or cancel it
     metadata: dict[str, str] | None = Field(None, max_length=16)
     temperature: float | None = Field(None, ge=0, le=2)
     top_p: float | None = Field(None, gt=0, le=1)
@@ -103,6 +104,12 @@ class CreateResponse(WireModel):
         """The request over `messages`: the instructions, the conversation and this input."""
         if not any(m.role == "user" for m in messages):
             raise InvalidRequest("input must include a user message", param="input")
+        if self.background and not self.store:
+            raise InvalidRequest("a background response must be stored: set store to true", param="background")
+        if self.background and self.stream:
+            raise InvalidRequest(
+                "streaming a background response is not supported yet: poll GET /v1/responses/{id}", param="stream"
+            )
         return ReasoningRequest(
             model=self.model,
             messages=tuple(messages),

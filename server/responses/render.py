@@ -32,7 +32,7 @@ class Envelope:
             "reasoning": {"effort": self.effort, "summary": None if r.summary_mode == "none" else r.summary_mode},
             "store": r.store, "temperature": r.temperature, "top_p": r.top_p, "parallel_tool_calls": False,
             "tool_choice": "none", "tools": [], "text": {"format": {"type": "text"}}, "truncation": "disabled",
-            "usage": None, "user": r.user, **rest,
+            "usage": None, "user": r.user, "background": r.background, **rest,
         }  # fmt: skip
 
     def reasoning_item(self, status: str, summary: str | None, encrypted: str | None) -> dict:

@@ -4,6 +4,7 @@
     GET    /v1/responses/{id}                 a stored response, to its creator
     DELETE /v1/responses/{id}                 the response and its trace, by its creator or an admin
     GET    /v1/responses/{id}/input_items     the items it was generated from, to its creator
+    POST   /v1/responses/{id}/cancel          stop a background response, by its creator
 
 Anyone else is told there is no such response (404), so ids cannot be probed.
 """
@@ -15,23 +16,45 @@ from functools import partial
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse, Response
 
 from reasoning import conversations
+from reasoning.errors import InvalidRequest
+from reasoning.reasoner import Plan
 from reasoning.stored_responses import StoredResponse, StoredResponses
 from reasoning.types import Outcome
 from reasoning.vault.audit import Access
 from server.auth import Principal
-from server.deps import CallerDep, PrincipalDep, RequestIdDep, ServingDep, SettingsDep, StoreDep
+from server.background import UNFINISHED, BackgroundRunner
+from server.deps import (
+    BackgroundDep,
+    Caller,
+    CallerDep,
+    MetricsDep,
+    PrincipalDep,
+    RequestIdDep,
+    ServingDep,
+    SettingsDep,
+    StoreDep,
+)
+from server.errors import error_response
+from server.ops.middleware import budget_header
 from server.responses import context, render
 from server.responses.protocol import ENCRYPTED_CONTENT, CreateResponse
-from server.serving import Rendering
+from server.serving import Rendering, Serving
 
 router = APIRouter(prefix="/v1/responses")
+BUSY = "{} background responses are unfinished, the most this server runs at once; retry shortly"
 
 
 @router.post("")
 async def create_response(
-    body: CreateResponse, caller: CallerDep, serving: ServingDep, settings: SettingsDep, store: StoreDep
+    body: CreateResponse,
+    caller: CallerDep,
+    serving: ServingDep,
+    settings: SettingsDep,
+    store: StoreDep,
+    background: BackgroundDep,
 ):
     owner = caller.principal.key_id
     reader = context.Reader(owner, caller.request_id, serving.reasoner.content_keys.ring)
@@ -47,6 +70,8 @@ async def create_response(
         request=body,
         effort=wanted.budget.effort or settings.default_effort,
     )
+    if body.background:
+        return await _in_background(caller, serving, background, plan, envelope, built.items)
     keep = partial(_keep, store.responses, envelope, owner, built.items) if body.store else None
     rendering = Rendering(
         endpoint="responses",
@@ -55,6 +80,26 @@ async def create_response(
         keep=keep or partial(_note_unkept, store.responses, envelope.id, owner),
     )
     return await serving.respond(caller.request, caller.principal.key, plan, rendering)
+
+
+async def _in_background(
+    caller: Caller, serving: Serving, runner: BackgroundRunner, plan: Plan, envelope: render.Envelope, items: list
+) -> Response:
+    """Reserve the worst case as in the foreground (429 over budget), store the response
+    queued (429 with Retry-After past REASONING_MAX_BACKGROUND), and run it on as a task."""
+    hold = await serving.admit(caller.principal.key, plan)
+    try:
+        queued = await runner.admit(envelope, caller.principal.key_id, items)
+    except BaseException:
+        await hold.release()
+        raise
+    if queued is None:
+        await hold.release()
+        busy = error_response(429, BUSY.format(runner.most), None, "too_many_background_responses")
+        busy.headers["retry-after"] = str(max(1, round(runner.lease / 3)))
+        return busy
+    runner.start(envelope, serving.events(plan, hold, "responses"))
+    return JSONResponse(queued, headers=budget_header(hold.remaining))
 
 
 @router.get("/{response_id}")
@@ -75,6 +120,22 @@ async def delete_response(response_id: str, principal: PrincipalDep, store: Stor
     if not await store.responses.delete(response_id):
         raise conversations.not_found(response_id)
     return {"id": response_id, "object": "response", "deleted": True}
+
+
+@router.post("/{response_id}/cancel")
+async def cancel_response(
+    response_id: str, principal: PrincipalDep, store: StoreDep, background: BackgroundDep, metrics: MetricsDep
+) -> dict:
+    """Stop a background response at once (its engine work is aborted); final ones stay as they are."""
+    found = await _visible(store.responses, response_id, principal)
+    if not found.body.get("background"):
+        raise InvalidRequest("only a background response can be cancelled", param="response_id")
+    if found.body["status"] in UNFINISHED and not await background.cancel(response_id):
+        # Run by another replica (or by one that died): its runner stops at its next renewal.
+        cancelled = {**found.body, "status": "cancelled"}
+        if await store.responses.advance(response_id, cancelled, None):
+            metrics.background_finished("cancelled")
+    return await store.responses.get(response_id, principal.key_id) or found.body
 
 
 @router.get("/{response_id}/input_items")
