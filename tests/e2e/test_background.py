@@ -1,0 +1,71 @@
+"""Background responses against the real server with the official openai SDK, unmodified:
+polled to completion, cancelled mid-thought, and a kill -9 while they are queued and running."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import httpx
+import pytest
+
+from devtools.server import start_server, stop_server
+
+pytestmark = pytest.mark.e2e
+MODEL = "tiny-reasoner"
+FINAL = ("completed", "incomplete", "failed", "cancelled")
+LONG_THINKING = {"reasoning": {"min_tokens": 900, "max_tokens": 950}}  # many seconds of hidden thinking
+
+
+def wait_for(condition, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_created_in_the_background_then_retrieved_until_completed(client):
+    response = client.responses.create(
+        model=MODEL, input="What is 347 * 29?", background=True, reasoning={"effort": "max"}, temperature=0
+    )
+    assert response.status == "queued" and response.background is True
+    assert wait_for(lambda: client.responses.retrieve(response.id).status in FINAL, 120)
+    done = client.responses.retrieve(response.id)
+    assert done.status == "completed" and done.output_text == "The answer is 10063."
+
+
+def test_cancel_stops_long_thinking_at_once(server, client):
+    response = client.responses.create(
+        model=MODEL, input="What is 734 * 869?", background=True, extra_body=LONG_THINKING
+    )
+    assert wait_for(lambda: server.metric("vllm:num_requests_running") == 1, 30), "it never ran"
+    cancelled = client.responses.cancel(response.id)
+    left = time.monotonic()
+    assert cancelled.status == "cancelled"
+    assert wait_for(lambda: server.metric("vllm:num_requests_running") == 0, 1.0), "the engine kept running it"
+    assert time.monotonic() - left < 1.5
+    assert client.responses.retrieve(response.id).status == "cancelled"
+
+
+def test_kill_9_while_queued_and_running_ends_every_one_within_a_minute(tmp_path):
+    env = {"REASONING_BACKGROUND_LEASE_SECONDS": "6"}
+    server = start_server(tmp_path, **env)
+    body = {"model": MODEL, "input": "What is 734 * 869?", "background": True, **LONG_THINKING}
+    ids = [httpx.post(f"{server.api}/responses", json=body, timeout=60).json()["id"] for _ in range(4)]
+    assert wait_for(lambda: server.metric("vllm:num_requests_running") >= 1, 30)
+    os.killpg(server.process.pid, signal.SIGKILL)
+    server.process.wait(timeout=30)
+
+    restarted = start_server(tmp_path, **env)
+    try:
+
+        def statuses() -> list[str]:
+            return [httpx.get(f"{restarted.api}/responses/{i}", timeout=30).json()["status"] for i in ids]
+
+        assert wait_for(lambda: all(status in FINAL for status in statuses()), 60), statuses()
+        assert set(statuses()) == {"failed"}  # what was unfinished at the kill is failed, none lost
+    finally:
+        stop_server(restarted)
