@@ -9,7 +9,8 @@ can say why it cannot be.
 
 A background response is stored at once, `queued`, with a lease that the replica running it
 renews; every state it passes through is written over its body, and the lease is cleared when
-it is final. A response whose lease lapsed lost its runner (a killed replica): any replica's
+it is final; a streamed one's numbered events are kept beside it, for streams resumed with
+`starting_after`. A response whose lease lapsed lost its runner (a killed replica): any replica's
 sweep marks it failed, so none stays unfinished.
 """
 
@@ -111,6 +112,21 @@ class StoredResponses:
                 await tx.execute(update, (_json(failed), response_id, now))
         return [row[0] for row in rows]
 
+    async def append_events(self, response_id: str, events: list[tuple[int, bytes]]) -> None:
+        """Keep a streamed background response's events (sequence number, SSE frame)."""
+        if not events:
+            return
+        async with self._guard("put_response"), self.db.transaction() as tx:
+            for seq, event in events:
+                await tx.execute("INSERT INTO response_events VALUES (?, ?, ?)", (response_id, seq, event))
+
+    async def events_after(self, response_id: str, after: int) -> list[tuple[int, bytes]]:
+        """The kept events numbered above `after`, in order."""
+        sql = "SELECT seq, event FROM response_events WHERE response_id = ? AND seq > ? ORDER BY seq"
+        async with self._guard("get_response"), self.db.transaction() as tx:
+            rows = await tx.all(sql, (response_id, after))
+        return [(seq, bytes(event)) for seq, event in rows]
+
     async def find(self, response_id: str) -> StoredResponse | None:
         """A live response, whoever's it is: the caller decides who may see it."""
         sql = "SELECT owner, body, context, kept FROM responses WHERE id = ? AND created_at >= ?"
@@ -134,13 +150,16 @@ class StoredResponses:
     async def delete(self, response_id: str) -> bool:
         """Remove a response; False if there was none."""
         async with self._guard("delete_response"), self.db.transaction() as tx:
+            await tx.execute("DELETE FROM response_events WHERE response_id = ?", (response_id,))
             return await tx.execute("DELETE FROM responses WHERE id = ?", (response_id,)) == 1
 
     async def purge(self) -> int:
         """Delete responses older than the retention; how many."""
         cutoff = self._clock() - self.retention_seconds
         async with self._guard("purge_responses"), self.db.transaction() as tx:
-            return await tx.execute("DELETE FROM responses WHERE created_at < ?", (cutoff,))
+            purged = await tx.execute("DELETE FROM responses WHERE created_at < ?", (cutoff,))
+            await tx.execute("DELETE FROM response_events WHERE response_id NOT IN (SELECT id FROM responses)")
+            return purged
 
 
 def _json(value: Any) -> bytes:

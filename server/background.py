@@ -7,6 +7,9 @@ While a response is unfinished its runner holds a lease on it in the store, rene
 third of the lease. A cancel on another replica clears the lease, and the runner stops the
 work at its next renewal; a runner that died (kill -9) stops renewing, and the next sweep
 of any replica marks its responses failed. A server shutting down fails its own at once.
+
+A streamed background response keeps its numbered SSE frames in the store; `replay` tails
+them from any replica, from the frame after `starting_after`, until the response is final.
 """
 
 from __future__ import annotations
@@ -14,17 +17,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from typing import Any, Protocol
 
 from reasoning.errors import ReasoningError
 from reasoning.stored_responses import StoredResponses
-from reasoning.types import Event, Outcome
+from reasoning.types import Done, Event, Outcome
+from server import sse
 from server.ops.metrics import Metrics
 from server.serving import outcome_of
 
 log = logging.getLogger(__name__)
 UNFINISHED = ("queued", "in_progress")
+FLUSH_SECONDS = 0.1  # a streamed response's events are written in batches this far apart
+Streaming = Callable[[AsyncIterator[Event]], AsyncIterator[bytes]]  # events -> numbered SSE frames
 LOST = {"code": "server_error", "message": "the server running this background response stopped before it finished"}
 SHUT_DOWN = {"code": "server_shutdown", "message": "the server shut down before this background response finished"}
 
@@ -56,8 +63,9 @@ class BackgroundRunner:
         self._metrics.background_moved(None, "queued")
         return queued
 
-    def start(self, envelope: Envelope, events: AsyncIterator[Event]) -> None:
-        task = asyncio.create_task(self._run(envelope, events))
+    def start(self, envelope: Envelope, events: AsyncIterator[Event], stream: Streaming | None = None) -> None:
+        """Run the response on; with `stream`, its events are kept for streams to replay."""
+        task = asyncio.create_task(self._run(envelope, events, stream))
         self._tasks[envelope.id] = task
         task.add_done_callback(lambda _: self._tasks.pop(envelope.id, None))
 
@@ -71,12 +79,13 @@ class BackgroundRunner:
         await asyncio.wait({task})
         return True
 
-    async def _run(self, envelope: Envelope, events: AsyncIterator[Event]) -> None:
+    async def _run(self, envelope: Envelope, events: AsyncIterator[Event], stream: Streaming | None) -> None:
         state = "queued"
         try:
             await self._responses.advance(envelope.id, envelope.response("in_progress", []), self.lease)
             self._metrics.background_moved(state, state := "in_progress")
-            final = envelope.finished(await outcome_of(events))
+            outcome = await (outcome_of(events) if stream is None else self._recorded(envelope.id, events, stream))
+            final = envelope.finished(outcome)
         except asyncio.CancelledError:
             cancelled = envelope.id in self._cancelled
             final = (
@@ -90,6 +99,36 @@ class BackgroundRunner:
             log.exception("a background response failed")
             final = envelope.response("failed", [], error={"code": "server_error", "message": "internal server error"})
         await self._end(envelope.id, final, state)
+
+    async def _recorded(self, response_id: str, events: AsyncIterator[Event], stream: Streaming) -> Outcome:
+        """Stream the events, keeping each numbered frame in the store (in batches); the outcome."""
+        outcome: Outcome | None = None
+        error: ReasoningError | None = None
+
+        async def watched() -> AsyncIterator[Event]:
+            nonlocal outcome, error
+            try:
+                async for event in events:
+                    if isinstance(event, Done):
+                        outcome = event.outcome
+                    yield event
+            except ReasoningError as exc:  # the stream tells it as events; the body says it too
+                error = exc
+                raise
+
+        batch: list[tuple[int, bytes]] = []
+        numbered, flushed = 0, time.monotonic()
+        async for frame in stream(watched()):
+            if frame != sse.KEEPALIVE:  # every other frame carries the next sequence_number
+                batch.append((numbered, frame))
+                numbered += 1
+            if batch and time.monotonic() - flushed >= FLUSH_SECONDS:
+                await self._responses.append_events(response_id, batch)
+                batch, flushed = [], time.monotonic()
+        await self._responses.append_events(response_id, batch)
+        if outcome is None:
+            raise error or RuntimeError("the reasoner ended without an outcome")
+        return outcome
 
     async def _end(self, response_id: str, final: dict, state: str) -> None:
         self._cancelled.discard(response_id)
@@ -111,6 +150,23 @@ class BackgroundRunner:
                 for _ in await self._responses.fail_lapsed(LOST):
                     self._metrics.background_finished("failed")
             await asyncio.sleep(self.lease / 3)
+
+    async def replay(self, response_id: str, after: int, keepalive_seconds: float) -> AsyncIterator[bytes]:
+        """The kept frames numbered above `after`, then the new ones as they are kept, until
+        the response is final (a keep-alive comment through silences)."""
+        quiet_since = time.monotonic()
+        while True:
+            found = await self._responses.find(response_id)  # before the frames: none is missed
+            final = found is None or found.body is None or found.body.get("status") not in UNFINISHED
+            for seq, frame in await self._responses.events_after(response_id, after):
+                after, quiet_since = seq, time.monotonic()
+                yield frame
+            if final:
+                return
+            if time.monotonic() - quiet_since >= keepalive_seconds:
+                quiet_since = time.monotonic()
+                yield sse.KEEPALIVE
+            await asyncio.sleep(FLUSH_SECONDS)
 
     async def stop(self) -> None:
         """At shutdown: fail what is still running here, and say so in the store."""

@@ -16,6 +16,8 @@ supplies (the vault seals version 1's plaintext chains: `reasoning.vault.traces`
                                  continuing one says why it cannot be
     5  background                a background response's lease while it is queued or runs:
                                  renewed by the replica running it, NULL once it is final
+    6  response_events           a streamed background response's numbered events, for
+                                 `GET /v1/responses/{id}?stream=true&starting_after=N` on any replica
 """
 
 from __future__ import annotations
@@ -133,6 +135,18 @@ MIGRATIONS = (
         (
             "ALTER TABLE responses ADD COLUMN lease_until {real}",
             "CREATE INDEX responses_lease ON responses (lease_until)",
+        ),
+    ),
+    Migration(
+        6,
+        "response_events",
+        (
+            """CREATE TABLE response_events (
+                response_id TEXT NOT NULL,
+                seq INTEGER NOT NULL,
+                event {blob} NOT NULL,
+                PRIMARY KEY (response_id, seq)
+            )""",
         ),
     ),
 )

@@ -106,10 +106,6 @@ class CreateResponse(WireModel):
             raise InvalidRequest("input must include a user message", param="input")
         if self.background and not self.store:
             raise InvalidRequest("a background response must be stored: set store to true", param="background")
-        if self.background and self.stream:
-            raise InvalidRequest(
-                "streaming a background response is not supported yet: poll GET /v1/responses/{id}", param="stream"
-            )
         return ReasoningRequest(
             model=self.model,
             messages=tuple(messages),

@@ -24,8 +24,9 @@ from reasoning.reasoner import Plan
 from reasoning.stored_responses import StoredResponse, StoredResponses
 from reasoning.types import Outcome
 from reasoning.vault.audit import Access
+from server import sse
 from server.auth import Principal
-from server.background import UNFINISHED, BackgroundRunner
+from server.background import UNFINISHED, BackgroundRunner, Streaming
 from server.deps import (
     BackgroundDep,
     Caller,
@@ -71,7 +72,8 @@ async def create_response(
         effort=wanted.budget.effort or settings.default_effort,
     )
     if body.background:
-        return await _in_background(caller, serving, background, plan, envelope, built.items)
+        stream = partial(render.stream, envelope) if body.stream else None
+        return await _in_background(caller, serving, background, plan, envelope, built.items, stream)
     keep = partial(_keep, store.responses, envelope, owner, built.items) if body.store else None
     rendering = Rendering(
         endpoint="responses",
@@ -83,10 +85,17 @@ async def create_response(
 
 
 async def _in_background(
-    caller: Caller, serving: Serving, runner: BackgroundRunner, plan: Plan, envelope: render.Envelope, items: list
+    caller: Caller,
+    serving: Serving,
+    runner: BackgroundRunner,
+    plan: Plan,
+    envelope: render.Envelope,
+    items: list,
+    stream: Streaming | None,
 ) -> Response:
     """Reserve the worst case as in the foreground (429 over budget), store the response
-    queued (429 with Retry-After past REASONING_MAX_BACKGROUND), and run it on as a task."""
+    queued (429 with Retry-After past REASONING_MAX_BACKGROUND), and run it on as a task;
+    streamed, the client follows its kept events, and may leave and resume."""
     hold = await serving.admit(caller.principal.key, plan)
     try:
         queued = await runner.admit(envelope, caller.principal.key_id, items)
@@ -98,13 +107,30 @@ async def _in_background(
         busy = error_response(429, BUSY.format(runner.most), None, "too_many_background_responses")
         busy.headers["retry-after"] = str(max(1, round(runner.lease / 3)))
         return busy
-    runner.start(envelope, serving.events(plan, hold, "responses"))
-    return JSONResponse(queued, headers=budget_header(hold.remaining))
+    runner.start(envelope, serving.events(plan, hold, "responses"), stream)
+    headers = budget_header(hold.remaining)
+    if stream is not None:
+        return sse.EventStream(runner.replay(envelope.id, -1, serving.reasoner.config.keepalive_seconds), headers)
+    return JSONResponse(queued, headers=headers)
 
 
-@router.get("/{response_id}")
-async def get_response(response_id: str, principal: PrincipalDep, store: StoreDep) -> dict:
-    """A stored response, to the key that created it; 404 to everyone else."""
+@router.get("/{response_id}", response_model=None)
+async def get_response(
+    response_id: str,
+    principal: PrincipalDep,
+    store: StoreDep,
+    background: BackgroundDep,
+    settings: SettingsDep,
+    stream: bool = False,
+    starting_after: Annotated[int, Query(ge=-1)] = -1,
+) -> dict | Response:
+    """A stored response, to the key that created it; 404 to everyone else. A streamed
+    background response streams again with `stream=true`, from the event after `starting_after`."""
+    if stream:
+        streamed = await _visible(store.responses, response_id, principal)
+        if not streamed.body.get("background"):
+            raise InvalidRequest("only a background response can be streamed again", param="stream")
+        return sse.EventStream(background.replay(response_id, starting_after, settings.keepalive_seconds))
     found = await store.responses.get(response_id, principal.key_id)
     if found is None:
         raise conversations.not_found(response_id)

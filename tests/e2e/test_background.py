@@ -69,3 +69,21 @@ def test_kill_9_while_queued_and_running_ends_every_one_within_a_minute(tmp_path
         assert set(statuses()) == {"failed"}  # what was unfinished at the kill is failed, none lost
     finally:
         stop_server(restarted)
+
+
+def test_a_dropped_stream_resumes_with_starting_after_each_event_once_in_order(client):
+    stream = client.responses.create(
+        model=MODEL, input="What is 347 * 29?", background=True, stream=True, reasoning={"effort": "max"}, temperature=0
+    )
+    seen = []
+    for event in stream:
+        seen.append(event)
+        if len(seen) == 3:
+            break  # the connection drops; the response runs on
+    stream.close()
+    response_id = seen[0].response.id
+    rest = list(client.responses.retrieve(response_id, stream=True, starting_after=seen[-1].sequence_number))
+    joined = seen + rest
+    assert [event.sequence_number for event in joined] == list(range(len(joined)))
+    assert joined[-1].type == "response.completed"
+    assert joined[-1].response.output_text == "The answer is 10063."

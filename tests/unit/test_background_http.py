@@ -3,6 +3,7 @@ the bound on how many run, and responses whose runner died."""
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -35,9 +36,13 @@ def slow_api(tmp_path):
     api.__exit__(None, None, None)
 
 
-def start(api, **extra):
+def start_body(**extra) -> dict:
     body = {"model": "tiny-reasoner", "input": "What is 2+2?", "background": True, "reasoning": {"effort": "high"}}
-    return api.post(RESPONSES, json={**body, **extra})
+    return {**body, **extra}
+
+
+def start(api, **extra):
+    return api.post(RESPONSES, json=start_body(**extra))
 
 
 def until(api, response_id: str, statuses: tuple[str, ...], seconds: float = 10) -> dict:
@@ -93,12 +98,37 @@ def test_a_response_whose_runner_died_is_marked_failed(tmp_path):
         api.__exit__(None, None, None)
 
 
-def test_background_needs_store_and_is_not_streamed_yet(api, engine):
+def test_background_needs_store_and_only_background_ones_are_cancelled_or_streamed_again(api, engine):
     assert start(api, store=False).json()["error"]["param"] == "background"
-    assert start(api, stream=True).json()["error"]["param"] == "stream"
     assert engine.calls == []
     plain = api.post(RESPONSES, json={"model": "tiny-reasoner", "input": "What is 2+2?"}).json()
     assert api.post(f"{RESPONSES}/{plain['id']}/cancel").status_code == 400
+    assert api.get(f"{RESPONSES}/{plain['id']}", params={"stream": "true"}).status_code == 400
+
+
+def data_events(lines) -> list[dict]:
+    return [json.loads(line[6:]) for line in lines if line.startswith("data: ")]
+
+
+def test_a_dropped_background_stream_resumes_after_starting_after_exactly_once(tmp_path):
+    api = client_for(tmp_path, ScriptedEngine(script="1+1=2\n</think>\nThe answer is 2.", delay=0.01))
+    try:
+        seen = []
+        with api.stream("POST", RESPONSES, json=start_body(stream=True)) as first:
+            for line in first.iter_lines():
+                seen += data_events([line])
+                if len(seen) == 4:
+                    break  # the client drops; the work runs on
+        response_id = seen[0]["response"]["id"]
+        resumed = api.get(f"{RESPONSES}/{response_id}", params={"stream": "true", "starting_after": 3})
+        rest = data_events(resumed.text.splitlines())
+        joined = seen + rest
+        assert [e["sequence_number"] for e in joined] == list(range(len(joined)))
+        assert joined[-1]["type"] == "response.completed"
+        assert "".join(e["delta"] for e in joined if e["type"] == "response.output_text.delta") == "The answer is 2."
+        assert api.get(f"{RESPONSES}/{response_id}").json()["status"] == "completed"
+    finally:
+        api.__exit__(None, None, None)
 
 
 def test_a_key_over_budget_gets_429_for_background_work_too(tmp_path):
