@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, suppress
@@ -89,10 +90,25 @@ def _connect(path: Path) -> sqlite3.Connection:
     path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    db.execute("PRAGMA journal_mode=WAL")
+    _enter_wal(db)
     db.execute("PRAGMA synchronous=FULL")  # a committed trace survives power loss, not only a crash
     db.execute("PRAGMA secure_delete=ON")  # deleted rows are zeroed, not left in free pages
     return db
+
+
+def _enter_wal(db: sqlite3.Connection) -> None:
+    """Switch a fresh file to WAL. The switch needs the file to itself, and SQLite answers
+    "database is locked" at once, without its busy handler, while another connection opens
+    the same fresh file (replicas starting together): wait and retry, for the busy timeout."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def _run(db: sqlite3.Connection, sql: str, params: Sequence[Any]) -> int:

@@ -21,7 +21,8 @@ SECRET_PROMPT = "What is 4821 + 77? (prometheus-label-canary)"
 BOUNDED = {
     "model": {MODEL},
     "endpoint": {"chat", "responses", "messages", "traces"},
-    "status": {"2xx", "4xx", "5xx"},
+    "status": {"2xx", "4xx", "5xx", "completed", "incomplete", "failed", "cancelled"},  # HTTP; background
+    "state": {"queued", "in_progress"},
     "kind": {"prompt", "reasoning", "answer", "summary"},
     "role": {"user", "admin"},
 }
