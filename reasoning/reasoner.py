@@ -61,6 +61,14 @@ class Plan:
     search: Search
     trace_id: str = field(default_factory=lambda: f"rs_{uuid.uuid4().hex}")
     created: int = field(default_factory=lambda: int(time.time()))
+    chains: list[ChainState] = field(default_factory=list)  # filled as the run generates them
+
+    @property
+    def spent(self) -> Money:
+        """What the run has generated so far costs: the charge of a run cut short (a cancel, a
+        client that left), which generated tokens but no outcome; nothing before the first."""
+        generated = sum(chain.completion_tokens for chain in self.chains)
+        return self.budget.cost(generated) if generated else Money(0)
 
     @property
     def limits(self) -> Limits:
@@ -105,6 +113,7 @@ class Reasoner:
         sampler = ChainSampler(
             self.engine, plan.request, plan.prompt, plan.budget, plan.trace_id,
             self.summarizer, self.content_keys, self.config.keepalive_seconds, self.config.profile,
+            chains=plan.chains,
         )  # fmt: skip
         strategy = search.STRATEGIES[plan.search.strategy]
         decision = Decision(())

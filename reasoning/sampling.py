@@ -46,10 +46,13 @@ class ChainSampler:
         content_keys: PurposeKeys,
         keepalive_seconds: float,
         profile: ModelProfile = GENERIC,
+        chains: list[ChainState] | None = None,
     ) -> None:
         self.budget = budget
         self.profile = profile
-        self.chains: list[ChainState] = []  # every chain generated for the request, in order
+        # Every chain generated for the request, in order: the plan's list, so that a run cut
+        # short is still charged for what it generated.
+        self.chains: list[ChainState] = [] if chains is None else chains
         self._engine = engine
         self._request = request
         self._prompt = prompt

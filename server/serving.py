@@ -5,8 +5,9 @@
     bound    the shutdown drain's grace (ops/shutdown.bounded)
     observe  metrics and the access log, from one observer, through Metrics' methods
     run      the Reasoner's events
-    settle   charge the outcome's cost when it passes, before the client hears of it;
-             release the whole reservation when the events end without one
+    settle   charge the outcome's cost when it passes, before the client hears of it; when
+             the events end without one (a cancel, a client that left, an error), charge
+             what was generated, and release the rest
     answer   SSE as the events come, or JSON once the outcome is in; a client that leaves
              first cancels the work, which aborts its engine requests
 
@@ -76,7 +77,7 @@ class Hold:
         self.remaining = standing.remaining
 
     async def release(self) -> None:
-        """Give the whole reservation back, charging nothing: the request did not complete."""
+        """Give the whole reservation back, charging nothing: the request generated nothing."""
         if self._held is None:
             return
         (_, reservation), self._held = self._held, None
@@ -119,7 +120,7 @@ class Serving:
         keep: Callable[[Outcome], Awaitable[None]] | None = None,
     ) -> AsyncIterator[Event]:
         """The plan's events, bounded and observed, settled when the outcome passes (after
-        `keep`, before the client sees it); released if they end without one."""
+        `keep`, before the client sees it); charged what they generated if they end without one."""
         try:
             async with aclosing(self._observed(shutdown.bounded(self.reasoner.run(plan)), endpoint)) as events:
                 async for event in events:
@@ -128,8 +129,8 @@ class Serving:
                             await keep(event.outcome)
                         await hold.settle(event.outcome.cost)
                     yield event
-        finally:
-            await hold.release()
+        finally:  # a no-op once settled
+            await (hold.settle(plan.spent) if plan.spent.nanos else hold.release())
 
     async def _observed(self, events: AsyncIterator[Event], endpoint: str) -> AsyncIterator[Event]:
         """The one observer: latency, first answer and outcome as metrics, and the outcome or

@@ -138,8 +138,11 @@ async def get_response(
 
 
 @router.delete("/{response_id}")
-async def delete_response(response_id: str, principal: PrincipalDep, store: StoreDep, request_id: RequestIdDep):
+async def delete_response(
+    response_id: str, principal: PrincipalDep, store: StoreDep, request_id: RequestIdDep, background: BackgroundDep
+):
     found = await _visible(store.responses, response_id, principal, admin_too=True)
+    await background.cancel(response_id)  # a running one stops first, before it writes its trace
     if found.trace_id is not None:  # audited as the caller's deletion, as DELETE of the trace is
         access = Access(actor=principal.key_id, role=principal.role, request_id=request_id)
         await store.traces.delete(found.trace_id, access)

@@ -79,6 +79,7 @@ def test_another_key_gets_404_on_every_route(alice, bob, conversation):
         lambda: bob.responses.retrieve(theirs),
         lambda: bob.responses.input_items.list(theirs),
         lambda: bob.responses.delete(theirs),
+        lambda: bob.responses.cancel(theirs),
         lambda: bob.responses.create(model=MODEL, input="And 2 + 2?", previous_response_id=theirs),
     )
     for call in calls:

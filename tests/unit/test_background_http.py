@@ -45,9 +45,9 @@ def start(api, **extra):
     return api.post(RESPONSES, json=start_body(**extra))
 
 
-def until(api, response_id: str, statuses: tuple[str, ...], seconds: float = 10) -> dict:
+def until(api, response_id: str, statuses: tuple[str, ...], seconds: float = 10, headers=None) -> dict:
     deadline = time.monotonic() + seconds
-    while (body := api.get(f"{RESPONSES}/{response_id}").json())["status"] not in statuses:
+    while (body := api.get(f"{RESPONSES}/{response_id}", headers=headers).json())["status"] not in statuses:
         assert time.monotonic() < deadline, body["status"]
         time.sleep(0.02)
     return body
@@ -73,6 +73,32 @@ def test_cancel_stops_the_engine_work_and_leaves_it_cancelled(slow_api):
     assert engine.running == 0 and engine.aborted
     assert api.get(f"{RESPONSES}/{response_id}").json()["status"] == "cancelled"
     assert api.post(f"{RESPONSES}/{response_id}/cancel").json()["status"] == "cancelled"  # final stays final
+
+
+def test_a_cancelled_response_is_charged_what_it_generated_and_no_more(tmp_path):
+    key, secret = vault_support.add_key(tmp_path, "user", "alice", budget_usd=1.0)
+    engine = ScriptedEngine(script=LONG, delay=0.005)
+    api = client_for(tmp_path, engine)
+    try:
+        started = api.post(RESPONSES, json=start_body(), headers=vault_support.bearer(secret))
+        reserved = 1.0 - float(started.headers["x-reasoning-budget-remaining-usd"])
+        until(api, started.json()["id"], ("in_progress",), headers=vault_support.bearer(secret))
+        time.sleep(0.3)  # some of the long thinking is generated
+        api.post(f"{RESPONSES}/{started.json()['id']}/cancel", headers=vault_support.bearer(secret))
+        standing = api.portal.call(api.app.state.services.store.ledger.standing, key)
+        assert standing.held_nanos == 0  # the reservation is gone
+        assert 0 < standing.spent_nanos / 1e9 < reserved  # the tokens generated, not the worst case
+    finally:
+        api.__exit__(None, None, None)
+
+
+def test_deleting_a_running_response_stops_its_work(slow_api):
+    api, engine = slow_api
+    response_id = start(api).json()["id"]
+    until(api, response_id, ("in_progress",))
+    assert api.delete(f"{RESPONSES}/{response_id}").status_code == 200
+    assert engine.running == 0
+    assert api.get(f"{RESPONSES}/{response_id}").status_code == 404
 
 
 def test_past_the_bound_background_work_gets_429_with_retry_after(slow_api):

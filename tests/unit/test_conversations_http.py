@@ -133,6 +133,7 @@ def test_another_key_gets_404_on_every_route_and_an_admin_may_delete(tmp_path, e
         assert api.get(f"{RESPONSES}/{response_id}", headers=as_bob).status_code == 404
         assert api.get(f"{RESPONSES}/{response_id}/input_items", headers=as_bob).status_code == 404
         assert api.delete(f"{RESPONSES}/{response_id}", headers=as_bob).status_code == 404
+        assert api.post(f"{RESPONSES}/{response_id}/cancel", headers=as_bob).status_code == 404
         assert api.get(f"{RESPONSES}/{response_id}", headers=vault_support.bearer(alice)).status_code == 200
         assert api.delete(f"{RESPONSES}/{response_id}", headers=vault_support.bearer(admin)).status_code == 200
         assert api.get(f"{RESPONSES}/{response_id}", headers=vault_support.bearer(alice)).status_code == 404
