@@ -13,10 +13,11 @@ import asyncio
 import contextlib
 import logging
 import os
+import threading
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 from vllm import SamplingParams
@@ -35,6 +36,7 @@ from reasoning.think import ThinkMarkers
 from reasoning.types import Message
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 THINKING_GUARD_ARG = "reasoning_server_thinking_guard"
 
@@ -74,7 +76,7 @@ class VllmEngine:
             disable_log_stats=False,  # vLLM's own vllm:* metrics, exposed beside ours
             **{**platform_defaults(), **config.extra_args},
         )
-        llm = await asyncio.to_thread(_start_on, _engine_cpus(), args)
+        llm = await _in_daemon_thread(_start_on, _engine_cpus(), args)
         engine = cls(llm, config)
         log.info("engine ready", extra={"model": config.served_model_name, "seconds": time.monotonic() - started})
         return engine
@@ -104,16 +106,18 @@ class VllmEngine:
     async def generate(
         self, prompt: Prompt, params: GenerationParams, request_id: str
     ) -> AsyncIterator[list[ChainDelta]]:
-        sampling = self._sampling_params(prompt, params)
         finished = False
         try:
+            sampling = self._sampling_params(prompt, params)
             async for output in self._llm.generate(
                 TokensPrompt(prompt_token_ids=list(prompt.token_ids)), sampling, request_id
             ):
                 yield [_delta(c) for c in output.outputs]
                 finished = output.finished
-        except (VLLMValidationError, ValueError) as exc:
-            raise InvalidRequest(str(exc)) from exc
+        except (VLLMValidationError, ValueError, TypeError, OverflowError) as exc:
+            # How vLLM refuses one request's parameters (a seed it cannot take, say): the
+            # request's fault, not the engine's. Its messages name parameters, never text.
+            raise InvalidRequest(str(exc)[:300]) from exc
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -183,6 +187,32 @@ def _engine_cpus() -> set[int] | None:
     if os.environ.get("VLLM_CPU_OMP_THREADS_BIND", "auto") != "auto":
         return None
     return set(allowed[:-1])
+
+
+async def _in_daemon_thread(work: Callable[..., T], *args: Any) -> T:
+    """`work(*args)` in a thread of its own that does not hold the process's exit. vLLM's
+    start-up cannot be interrupted; in asyncio's default executor it would make the server,
+    stopped while loading, wait for the whole load before it could exit."""
+    loop = asyncio.get_running_loop()
+    result: asyncio.Future[T] = loop.create_future()
+
+    def deliver(outcome: Callable[[], None]) -> None:
+        if not result.done():  # not cancelled meanwhile
+            outcome()
+
+    def run() -> None:
+        try:
+            value = work(*args)
+        except BaseException as exc:  # handed to the awaiting task as it is
+            failure = exc
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
+                loop.call_soon_threadsafe(deliver, lambda: result.set_exception(failure))
+        else:
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(deliver, lambda: result.set_result(value))
+
+    threading.Thread(target=run, name="engine-start", daemon=True).start()
+    return await result
 
 
 def _start_on(cpus: set[int] | None, args: AsyncEngineArgs) -> AsyncLLM:

@@ -61,6 +61,8 @@ def serve(args: argparse.Namespace) -> None:
     services = getattr(app.state, "services", None)
     if services is not None and services.engine_failed:
         raise SystemExit(1)  # so supervisors and `make serve` see the failure
+    if services is not None and services.loading is not None and services.loading.cancelled():
+        shutdown.abandon_loading_engine()  # else the exit waits for the load to finish
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from reasoning.errors import InvalidRequest
 from reasoning.types import Message, ReasoningRequest, Sampling
-from server.protocol import Effort, ReasoningOptions, WireModel, budget_spec, search_fields
+from server.protocol import MAX_SEED, MAX_TOKENS, Effort, ReasoningOptions, WireModel, budget_spec, search_fields
 
 
 class TextPart(WireModel):
@@ -34,13 +34,13 @@ class StreamOptions(WireModel):
 class ChatCompletionRequest(WireModel):
     model: str
     messages: list[ChatMessage] = Field(min_length=1)
-    max_completion_tokens: int | None = Field(None, ge=1)
-    max_tokens: int | None = Field(None, ge=1, description="deprecated alias of max_completion_tokens")
+    max_completion_tokens: int | None = Field(None, ge=1, le=MAX_TOKENS)
+    max_tokens: int | None = Field(None, ge=1, le=MAX_TOKENS, description="deprecated alias of max_completion_tokens")
     reasoning_effort: Effort | None = None
     reasoning: ReasoningOptions | None = None
     temperature: float | None = Field(None, ge=0, le=2)
     top_p: float | None = Field(None, gt=0, le=1)
-    seed: int | None = None
+    seed: int | None = Field(None, ge=0, le=MAX_SEED)
     stop: str | list[str] | None = None
     n: int = Field(1, ge=1, le=128)
     stream: bool = False

@@ -18,7 +18,7 @@ from reasoning.errors import InvalidRequest
 from reasoning.types import AUTO, BudgetSpec, Message, ReasoningRequest, Sampling
 from reasoning.vault import signatures
 from reasoning.vault.crypto import KeyRing
-from server.protocol import Effort, WireModel
+from server.protocol import MAX_TOKENS, Effort, WireModel
 
 SIGNATURE_CHARS = 4_000_000  # as encrypted_content: a long chain of thought, sealed and base64'd
 
@@ -49,7 +49,7 @@ class MessageParam(WireModel):
 
 class ThinkingEnabled(WireModel):
     type: Literal["enabled"]
-    budget_tokens: int = Field(ge=1)  # Anthropic asks >= 1024; relaxed for small models
+    budget_tokens: int = Field(ge=1, le=MAX_TOKENS)  # Anthropic asks >= 1024; relaxed for small models
     display: Literal["summarized", "omitted"] | None = None
 
 
@@ -144,7 +144,7 @@ class CountTokensRequest(WireModel):
 
 
 class CreateMessage(CountTokensRequest):
-    max_tokens: int = Field(ge=1)
+    max_tokens: int = Field(ge=1, le=MAX_TOKENS)
     stop_sequences: list[str] = Field(default_factory=list, max_length=16)  # bounded: each is matched per token
     temperature: float | None = Field(None, ge=0, le=1)
     top_p: float | None = Field(None, gt=0, le=1)

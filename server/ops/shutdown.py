@@ -13,6 +13,9 @@
                        client that reads nothing can hold it), and runs the lifespan's end, which
                        stops the engine and closes the trace store. The process exits with 0.
     A second signal cuts the grace short (abort now); a third is uvicorn's (SIGINT: force quit).
+    A signal while the engine still loads cannot wait for the load (vLLM's start-up runs in a
+    thread that nothing interrupts, tens of seconds): `abandon_loading_engine` ends its
+    processes and leaves at once, after the store is closed.
 
 Requests are stopped where they wait for their next event (`bounded`, which the serving pipeline
 applies), so an abort is at once, not at the next keep-alive, and the error travels the way any
@@ -23,6 +26,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
+import os
 import signal
 from collections.abc import AsyncIterator
 from contextlib import aclosing, suppress
@@ -217,3 +222,18 @@ class DrainingServer(uvicorn.Server):
             await self.drain.run()
         finally:
             self.should_exit = True  # uvicorn's main loop sees it within 0.1 s and shuts down
+
+
+def abandon_loading_engine() -> None:
+    """Exit now, with status 0, from a server stopped while its engine was still loading: end
+    the engine processes started so far, then leave without joining the loading thread."""
+    children = multiprocessing.active_children()
+    for child in children:
+        child.terminate()
+    for child in children:
+        child.join(timeout=ABORT_SECONDS)
+        if child.is_alive():
+            child.kill()
+    log.info("stopped while the engine was loading; its start-up abandoned")
+    logging.shutdown()
+    os._exit(0)

@@ -10,7 +10,7 @@ from pydantic import Discriminator, Field, Tag
 
 from reasoning.errors import InvalidRequest
 from reasoning.types import Message, ReasoningRequest, Sampling
-from server.protocol import ReasoningOptions, WireModel, budget_spec, search_fields
+from server.protocol import MAX_TOKENS, ReasoningOptions, WireModel, budget_spec, search_fields
 
 ENCRYPTED_CONTENT = "reasoning.encrypted_content"
 
@@ -80,7 +80,7 @@ class CreateResponse(WireModel):
     input: list[InputItem] | str = Field(min_length=1)
     instructions: str | None = None
     reasoning: ResponsesReasoning | None = None
-    max_output_tokens: int | None = Field(None, ge=1)
+    max_output_tokens: int | None = Field(None, ge=1, le=MAX_TOKENS)
     include: list[str] = Field(default_factory=list)
     store: bool = True
     stream: bool = False

@@ -173,3 +173,22 @@ def test_keepalives_while_thinking(http):
     first_content = next(i for i, line in enumerate(lines) if '"content":"T' in line)
     assert any(line == ": keep-alive" for line in lines[:first_content])
     assert lines[-1] == "data: [DONE]" or lines[-2] == "data: [DONE]"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        # A lone surrogate (valid JSON, not text) and a seed beyond 64 bits each got a 500 once.
+        b'{"model": "tiny-reasoner", "messages": [{"role": "user", "content": "What is 2+2? \\ud800"}]}',
+        b'{"model": "tiny-reasoner", "messages": [{"role": "user", "content": "What is 2+2?"}], '
+        b'"seed": 36893488147419103232}',
+    ],
+)
+def test_input_the_engine_cannot_take_is_a_400_and_the_server_goes_on(server, http, raw):
+    got = http.post("/v1/chat/completions", content=raw, headers={"content-type": "application/json"})
+    assert got.status_code == 400 and got.json()["error"]["type"] == "invalid_request_error"
+    after = http.post(
+        "/v1/chat/completions",
+        json={"model": "tiny-reasoner", "messages": [{"role": "user", "content": "What is 2+2?"}]},
+    )
+    assert after.status_code == 200

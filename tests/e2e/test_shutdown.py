@@ -14,11 +14,13 @@ import signal
 import subprocess
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass, field
 
 import httpx
 import pytest
 
+from devtools.server import MODEL as MODEL_DIR
 from devtools.server import START_TIMEOUT, Server, launch_server, start_server, stop_server
 
 MODEL = "tiny-reasoner"
@@ -199,3 +201,37 @@ def test_an_engine_that_cannot_start_stops_the_server_with_a_failure_status(tmp_
         assert "the engine failed to start; stopping the server" in server.log()
     finally:
         stop_server(server)
+
+
+def test_sigterm_while_the_engine_loads_exits_within_ten_seconds_and_leaves_no_process(tmp_path):
+    # vLLM's start-up cannot be interrupted, so the server must not wait for it (~20-40 s here).
+    server = launch_server(tmp_path, MODEL_DIR)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:  # up, and the engine still loading
+            with suppress(httpx.HTTPError):
+                if httpx.get(f"{server.url}/health", timeout=1).status_code == 200:
+                    break
+            time.sleep(0.1)
+        assert httpx.get(f"{server.url}/ready", timeout=1).status_code == 503
+        time.sleep(1)  # into vLLM's start-up: its engine process is being spawned
+        signalled = time.monotonic()
+        server.process.send_signal(signal.SIGTERM)
+        assert server.process.wait(timeout=30) == 0
+        assert time.monotonic() - signalled < 10
+        assert _group_ends(server.process.pid, within=10), subprocess.run(
+            ["ps", "-o", "pid,stat,args", "-g", str(server.process.pid)], capture_output=True, text=True
+        ).stdout  # no engine process outlived it in its group
+    finally:
+        stop_server(server)
+
+
+def _group_ends(group: int, within: float) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.2)
+    return False

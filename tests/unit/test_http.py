@@ -54,6 +54,12 @@ def test_request_id_is_echoed(api):
         (body(n=1000), "n"),
         (body(reasoning_effort="low", reasoning={"effort": "high"}), "reasoning.effort"),
         ({"messages": [{"role": "user", "content": "hi"}]}, "model"),
+        (body(seed=2**64), "seed"),
+        (body(seed=-1), "seed"),
+        (body(max_completion_tokens=10**20), "max_completion_tokens"),
+        (body(messages=[{"role": "user", "content": "What is 1+1?\x00"}]), "messages[0].content"),
+        (body(messages=[{"role": "user", "content": [{"type": "text", "text": "\ufffe"}]}]), "messages[0].content"),
+        (body(stop=["ok", "\x00"]), "stop"),
     ],
 )
 def test_bad_input_is_a_400_naming_the_parameter(api, engine, payload, param):
@@ -62,6 +68,26 @@ def test_bad_input_is_a_400_naming_the_parameter(api, engine, payload, param):
     error = got.json()["error"]
     assert error["param"] == param and error["type"] == "invalid_request_error" and error["message"]
     assert engine.calls == []  # nothing ran
+
+
+@pytest.mark.parametrize(
+    ("path", "raw", "param"),
+    [
+        # A lone surrogate is valid JSON but not text: the tokenizer would fail on it.
+        (CHAT, b'{"model": "tiny-reasoner", "messages": [{"role": "user", "content": "hi \\ud800"}]}',
+         "messages[0].content"),
+        ("/v1/responses", b'{"model": "tiny-reasoner", "input": "\\udfff What is 1+1?"}', "input"),
+        ("/v1/responses", b'{"model": "tiny-reasoner", "input": "What is 1+1?", "instructions": "\\ud83d"}',
+         "instructions"),
+        ("/v1/messages", b'{"model": "tiny-reasoner", "max_tokens": 64, "messages": [{"role": "user", '
+         b'"content": "What is 1+1?"}], "system": "\\ud800"}', "system"),
+    ],
+)  # fmt: skip
+def test_text_no_tokenizer_can_read_is_a_400_in_the_endpoints_shape(api, engine, path, raw, param):
+    got = api.post(path, content=raw, headers={"content-type": "application/json"})
+    assert got.status_code == 400, got.text
+    assert got.json()["error"]["param"] == param
+    assert engine.calls == []
 
 
 def test_unknown_model_is_404(api, engine):
