@@ -125,11 +125,15 @@ class Budget:
             max_tokens=limits.max_tokens - rule.allowance(reasoning),
         )
 
+    def worst_case_tokens(self, most_chains: int) -> int:
+        """The most tokens the request may generate: every chain to its first-round cap (a
+        search's later rounds only get less)."""
+        return most_chains * self.limits.max_tokens
+
     def worst_case(self, most_chains: int) -> Money:
-        """What a per-key budget must hold before anything runs: the prompt and every chain
-        to its first-round cap (a search's later rounds only get less), and never more than
-        the request's own budget_usd."""
-        worst = self.cost(most_chains * self.limits.max_tokens)
+        """What a per-key budget must hold before anything runs: the prompt and its worst
+        case of tokens, and never more than the request's own budget_usd."""
+        worst = self.cost(self.worst_case_tokens(most_chains))
         if self.spec.budget_usd is not None:
             worst = min(worst, Money.at_most(self.spec.budget_usd))
         return worst

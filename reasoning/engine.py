@@ -50,6 +50,8 @@ class Engine(Protocol):
     model_name: str
     context_length: int
     markers: ThinkMarkers
+    max_sequences: int  # how many sequences the engine runs at once
+    kv_cache_tokens: int | None  # how many tokens its KV cache holds; None when it cannot tell
 
     def render(self, messages: Sequence[Message], *, thinking: bool) -> Prompt: ...
 

@@ -8,6 +8,7 @@
     ├── NotFound                no such model, trace or response (404)
     ├── Forbidden               the caller may not do this (403)
     ├── QuotaExceeded           the caller's spending budget is used up (429)
+    ├── Overloaded              the server holds all the work it may; shed before any engine work (429)
     ├── Unavailable             the engine is not ready or is shutting down (503)
     ├── EngineFailure           the engine broke while serving; details stay in the server log (500)
     └── StoreFailure            the trace store failed; details stay in the server log (500)
@@ -72,6 +73,16 @@ class QuotaExceeded(ReasoningError):
     """The caller's spending budget cannot cover this request."""
 
     code = "insufficient_quota"
+
+
+class Overloaded(ReasoningError):
+    """The server is at capacity and its queue is full, or the wait ran out: retry later."""
+
+    code = "server_overloaded"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after  # seconds, for the Retry-After header
 
 
 class Unavailable(ReasoningError):

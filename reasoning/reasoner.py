@@ -75,6 +75,11 @@ class Plan:
         return self.budget.limits
 
     @property
+    def worst_case_tokens(self) -> int:
+        """The most tokens the request may generate: what backpressure counts it as."""
+        return self.budget.worst_case_tokens(self.search.most_chains)
+
+    @property
     def worst_case(self) -> Money:
         """The most the request may cost: what a per-key budget reserves before it runs."""
         return self.budget.worst_case(self.search.most_chains)

@@ -53,6 +53,9 @@ class VllmEngine:
         self._tokenizer = llm.get_tokenizer()
         self.model_name = config.served_model_name
         self.context_length = llm.vllm_config.model_config.max_model_len
+        self.max_sequences = llm.vllm_config.scheduler_config.max_num_seqs
+        cache = llm.vllm_config.cache_config  # the engine core reported its blocks at start
+        self.kv_cache_tokens = cache.num_gpu_blocks * cache.block_size if cache.num_gpu_blocks else None
         self.markers = _markers(self._tokenizer, config)
 
     @classmethod

@@ -20,6 +20,7 @@ from reasoning.vault.crypto import PurposeKeys
 from reasoning.vault.encrypted_content import PURPOSE
 from server import errors
 from server.background import BackgroundRunner
+from server.capacity import Capacity
 from server.chat.router import router as chat_router
 from server.messages.router import router as messages_router
 from server.models.router import router as models_router
@@ -113,6 +114,11 @@ async def _load_engine(services: Services, factory: EngineFactory, content_keys:
         profile=profile_for(settings.model_profile, settings.model_name),
     )
     reasoner = Reasoner(engine, services.store.traces, summarizer, content_keys, config)
-    services.serving = Serving(reasoner, services.store.ledger, services.metrics, settings.reservation_ttl_seconds)
+    limits = settings.capacity_limits(engine.max_sequences, engine.kv_cache_tokens)
+    capacity = Capacity(limits, services.metrics.count_shed)
+    services.metrics.watch_queue(lambda: capacity.queued)
+    services.serving = Serving(
+        reasoner, services.store.ledger, services.metrics, settings.reservation_ttl_seconds, capacity
+    )
     services.reasoner = reasoner
     log.info("ready to serve %s", settings.model_name)

@@ -16,6 +16,7 @@ from reasoning.errors import (
     Forbidden,
     InvalidRequest,
     NotFound,
+    Overloaded,
     QuotaExceeded,
     ReasoningError,
     StoreFailure,
@@ -36,6 +37,7 @@ STATUS = {
     Forbidden: 403,
     NotFound: 404,
     QuotaExceeded: 429,
+    Overloaded: 429,
     Unavailable: 503,
     EngineFailure: 500,
     StoreFailure: 500,
@@ -108,7 +110,10 @@ def _param(loc: tuple) -> str | None:
 
 
 async def _on_domain_error(request: Request, exc: ReasoningError) -> JSONResponse:
-    return error_response(status_of(exc), exc.message, exc.param, exc.code, request.url.path)
+    response = error_response(status_of(exc), exc.message, exc.param, exc.code, request.url.path)
+    if (retry_after := getattr(exc, "retry_after", None)) is not None:
+        response.headers["retry-after"] = str(retry_after)
+    return response
 
 
 async def _on_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

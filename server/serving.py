@@ -1,5 +1,7 @@
 """The one pipeline every generating endpoint goes through, composed once:
 
+    enter    a slot in the engine's capacity (server/capacity.py), or a short wait for one:
+             429 server_overloaded with Retry-After when there is none, and nothing runs
     admit    reserve the plan's worst case (Plan.worst_case, from its Budget) against the
              caller's key: 429 insufficient_quota when it cannot, and nothing runs
     bound    the shutdown drain's grace (ops/shutdown.bounded)
@@ -7,7 +9,7 @@
     run      the Reasoner's events
     settle   charge the outcome's cost when it passes, before the client hears of it; when
              the events end without one (a cancel, a client that left, an error), charge
-             what was generated, and release the rest
+             what was generated, and release the rest; the slot is left
     answer   SSE as the events come, or JSON once the outcome is in; a client that leaves
              first cancels the work, which aborts its engine requests
 
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import aclosing
 from dataclasses import dataclass
@@ -34,6 +37,7 @@ from reasoning.pricing import Money
 from reasoning.reasoner import Plan, Reasoner
 from reasoning.types import AnswerDelta, Done, Event, Outcome, ReasoningRequest
 from server import sse
+from server.capacity import Capacity, Slot
 from server.errors import ClientGone
 from server.ops import logs, shutdown
 from server.ops.metrics import Metrics
@@ -85,19 +89,28 @@ class Hold:
 
 
 class Serving:
-    def __init__(self, reasoner: Reasoner, ledger: Ledger, metrics: Metrics, reservation_ttl_seconds: float) -> None:
+    def __init__(
+        self, reasoner: Reasoner, ledger: Ledger, metrics: Metrics, reservation_ttl_seconds: float, capacity: Capacity
+    ) -> None:
         self.reasoner = reasoner
         self._ledger = ledger
         self._metrics = metrics
         self._ttl = reservation_ttl_seconds
+        self.capacity = capacity
 
     def prepare(self, request: ReasoningRequest) -> Plan:
         """Check, render and budget a request before any engine work: every 4xx is raised here."""
         return self.reasoner.prepare(request)
 
     async def respond(self, request: Request, key: ApiKey | None, plan: Plan, rendering: Rendering) -> Response:
-        hold = await self.admit(key, plan)
-        events = self.events(plan, hold, rendering.endpoint, rendering.keep)
+        slot = await self.capacity.enter(plan.worst_case_tokens)
+        try:
+            hold = await self.admit(key, plan)
+        except BaseException:
+            slot.leave()
+            raise
+        events = self.events(plan, hold, rendering.endpoint, rendering.keep, slot)
+        weakref.finalize(events, slot.leave)  # a stream whose client left before it began
         if rendering.stream is not None:  # headers go out first: the remaining budget as reserved
             return sse.EventStream(rendering.stream(events), headers=budget_header(hold.remaining))
         outcome = await _unless_disconnected(request, outcome_of(events))
@@ -118,9 +131,11 @@ class Serving:
         hold: Hold,
         endpoint: str,
         keep: Callable[[Outcome], Awaitable[None]] | None = None,
+        slot: Slot | None = None,
     ) -> AsyncIterator[Event]:
         """The plan's events, bounded and observed, settled when the outcome passes (after
-        `keep`, before the client sees it); charged what they generated if they end without one."""
+        `keep`, before the client sees it); charged what they generated if they end without
+        one. The capacity `slot`, when given, is left as they end."""
         try:
             async with aclosing(self._observed(shutdown.bounded(self.reasoner.run(plan)), endpoint)) as events:
                 async for event in events:
@@ -130,6 +145,8 @@ class Serving:
                         await hold.settle(event.outcome.cost)
                     yield event
         finally:  # a no-op once settled
+            if slot is not None:
+                slot.leave()
             await (hold.settle(plan.spent) if plan.spent.nanos else hold.release())
 
     async def _observed(self, events: AsyncIterator[Event], endpoint: str) -> AsyncIterator[Event]:

@@ -14,6 +14,7 @@ from reasoning.engine import EngineConfig
 from reasoning.pricing import Price, PriceTable
 from reasoning.types import EFFORTS
 from reasoning.vault.crypto import KeyFile, KeyRing, KeySource, parse_keys
+from server.capacity import Limits as CapacityLimits
 
 EMBEDDED_MODEL = Path(__file__).resolve().parents[1] / "models" / "tiny-reasoner"
 
@@ -83,6 +84,14 @@ class Settings(BaseSettings):
     keepalive_seconds: float = Field(5.0, gt=0)
     max_request_bytes: int = Field(1_000_000, ge=1024)
     max_n: int = Field(16, ge=1)
+    # Backpressure (server/capacity.py): requests generating at once, and the tokens they may
+    # still generate (each one's worst case from its budget); default the engine's max_num_seqs
+    # and its KV cache's capacity. Beyond them up to `max_queued` wait, each at most
+    # `queue_timeout_seconds`; the rest get 429 with Retry-After at once.
+    max_in_flight: int | None = Field(None, ge=1)
+    max_tokens_in_flight: int | None = Field(None, ge=1)
+    max_queued: int | None = Field(None, ge=0)  # default: max_in_flight
+    queue_timeout_seconds: float = Field(30.0, gt=0)
     # Background responses (`background: true`) unfinished at once across the store; beyond it, 429.
     max_background: int = Field(16, ge=0)
     # How long a background response's runner holds it between renewals (every third of it): a
@@ -110,6 +119,16 @@ class Settings(BaseSettings):
     trace_retention: str = "30d"  # traces (and their audit records) expire after this: 30d, 12h, 90m, seconds
     maintenance_interval_seconds: float = Field(3600.0, gt=0)  # how often expired traces are purged
     reservation_ttl_seconds: float = Field(3600.0, gt=0)  # a budget reservation whose request died lapses after this
+
+    def capacity_limits(self, max_sequences: int, kv_cache_tokens: int | None) -> CapacityLimits:
+        """The backpressure bounds: as set, or sized from the engine's own."""
+        in_flight = self.max_in_flight or max_sequences
+        return CapacityLimits(
+            max_in_flight=in_flight,
+            max_queued=in_flight if self.max_queued is None else self.max_queued,
+            queue_timeout=self.queue_timeout_seconds,
+            max_tokens_in_flight=self.max_tokens_in_flight or kv_cache_tokens,
+        )
 
     @field_validator("effort_tokens")
     @classmethod

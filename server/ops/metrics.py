@@ -8,6 +8,8 @@ process-wide registry and are exposed beside ours on /metrics.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from reasoning.types import Outcome
@@ -65,6 +67,10 @@ class Metrics:
             registry=r,
         )
         self.in_flight = Gauge("reasoning_requests_in_flight", "Requests being generated now.", registry=r)
+        self.queued = Gauge("reasoning_requests_queued", "Requests waiting for room in the engine.", registry=r)
+        self.shed = Counter(
+            "reasoning_requests_shed", "Requests refused with 429 because the server was at capacity.", registry=r
+        )
         self.trace_reads = Counter("reasoning_trace_reads", "Raw reasoning reads by role.", ["role"], registry=r)
         self.store_errors = Counter(
             "reasoning_trace_store_errors", "Trace store failures by operation.", ["operation"], registry=r
@@ -113,6 +119,12 @@ class Metrics:
 
     def count_request(self, endpoint: str, status: int) -> None:
         self.requests.labels(self.model, endpoint, status_class(status)).inc()
+
+    def count_shed(self) -> None:
+        self.shed.inc()
+
+    def watch_queue(self, length: Callable[[], int]) -> None:
+        self.queued.set_function(length)
 
     def count_trace_read(self, role: str) -> None:
         self.trace_reads.labels(role).inc()

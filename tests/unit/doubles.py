@@ -60,6 +60,8 @@ class ScriptedEngine:
     model_name: str = "tiny-reasoner"
     context_length: int = 1024
     markers: ThinkMarkers = MARKERS
+    max_sequences: int = 256
+    kv_cache_tokens: int | None = None
     calls: list[GenerationParams] = field(default_factory=list)
     aborted: list[str] = field(default_factory=list)
     rendered: list[Sequence[Message]] = field(default_factory=list)
