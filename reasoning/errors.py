@@ -9,6 +9,7 @@
     ├── Forbidden               the caller may not do this (403)
     ├── QuotaExceeded           the caller's spending budget is used up (429)
     ├── Overloaded              the server holds all the work it may; shed before any engine work (429)
+    ├── RateLimited             the caller's key is over its requests or tokens per minute (429)
     ├── Unavailable             the engine is not ready or is shutting down (503)
     ├── EngineFailure           the engine broke while serving; details stay in the server log (500)
     └── StoreFailure            the trace store failed; details stay in the server log (500)
@@ -18,6 +19,8 @@ Messages never carry prompt or reasoning text: they are shown to clients and log
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 
 class ReasoningError(Exception):
@@ -83,6 +86,17 @@ class Overloaded(ReasoningError):
     def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after  # seconds, for the Retry-After header
+
+
+class RateLimited(ReasoningError):
+    """The key is over its requests or tokens per minute: retry after the time given."""
+
+    code = "rate_limit_exceeded"
+
+    def __init__(self, message: str, *, retry_after: int, state: Any) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after  # seconds, for the Retry-After header
+        self.state = state  # the key's RateState (reasoning/accounts/rate_limits.py), for its headers
 
 
 class Unavailable(ReasoningError):

@@ -64,10 +64,14 @@ class Plan:
     chains: list[ChainState] = field(default_factory=list)  # filled as the run generates them
 
     @property
+    def generated_tokens(self) -> int:
+        return sum(chain.completion_tokens for chain in self.chains)
+
+    @property
     def spent(self) -> Money:
         """What the run has generated so far costs: the charge of a run cut short (a cancel, a
         client that left), which generated tokens but no outcome; nothing before the first."""
-        generated = sum(chain.completion_tokens for chain in self.chains)
+        generated = self.generated_tokens
         return self.budget.cost(generated) if generated else Money(0)
 
     @property

@@ -5,6 +5,7 @@
                     retention, rotation
         .api_keys   ApiKeys (reasoning/accounts/): hashed keys with roles and budgets
         .ledger     Ledger (reasoning/accounts/): spend per key and period, reservations
+        .rates      RateLimits (reasoning/accounts/): requests and tokens per minute per key
         .responses  StoredResponses: Responses API objects kept with `store: true`
 
 They share the persistence mechanism of reasoning/store/: the database the URL names
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 
 from reasoning.accounts.api_keys import ApiKeys
 from reasoning.accounts.ledger import Ledger
+from reasoning.accounts.rate_limits import RateLimits
 from reasoning.durations import DAY
 from reasoning.errors import ReasoningError
 from reasoning.store import open_database
@@ -41,6 +43,7 @@ class Store:
     traces: Vault
     api_keys: ApiKeys
     ledger: Ledger
+    rates: RateLimits
     responses: StoredResponses
 
     async def maintain_forever(self, interval_seconds: float) -> None:
@@ -82,5 +85,6 @@ async def open_store(
         traces=Vault(db, sealer, retention_seconds, on_error, clock),
         api_keys=ApiKeys(db, on_error, clock),
         ledger=Ledger(db, on_error, clock),
+        rates=RateLimits(db, on_error, clock),
         responses=StoredResponses(db, retention_seconds, on_error, clock),
     )

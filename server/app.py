@@ -118,7 +118,12 @@ async def _load_engine(services: Services, factory: EngineFactory, content_keys:
     capacity = Capacity(limits, services.metrics.count_shed)
     services.metrics.watch_queue(lambda: capacity.queued)
     services.serving = Serving(
-        reasoner, services.store.ledger, services.metrics, settings.reservation_ttl_seconds, capacity
+        reasoner,
+        services.store.ledger,
+        services.store.rates,
+        services.metrics,
+        settings.reservation_ttl_seconds,
+        capacity,
     )
     services.reasoner = reasoner
     log.info("ready to serve %s", settings.model_name)

@@ -18,11 +18,13 @@ from reasoning.errors import (
     NotFound,
     Overloaded,
     QuotaExceeded,
+    RateLimited,
     ReasoningError,
     StoreFailure,
     Unauthenticated,
     Unavailable,
 )
+from server.headers import rate_headers
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,7 @@ STATUS = {
     NotFound: 404,
     QuotaExceeded: 429,
     Overloaded: 429,
+    RateLimited: 429,
     Unavailable: 503,
     EngineFailure: 500,
     StoreFailure: 500,
@@ -113,6 +116,8 @@ async def _on_domain_error(request: Request, exc: ReasoningError) -> JSONRespons
     response = error_response(status_of(exc), exc.message, exc.param, exc.code, request.url.path)
     if (retry_after := getattr(exc, "retry_after", None)) is not None:
         response.headers["retry-after"] = str(retry_after)
+    if isinstance(exc, RateLimited):
+        response.headers.update(rate_headers(exc.state))
     return response
 
 

@@ -2,14 +2,16 @@
 
     enter    a slot in the engine's capacity (server/capacity.py), or a short wait for one:
              429 server_overloaded with Retry-After when there is none, and nothing runs
-    admit    reserve the plan's worst case (Plan.worst_case, from its Budget) against the
-             caller's key: 429 insufficient_quota when it cannot, and nothing runs
+    admit    take a request and the prompt's tokens from the key's per-minute limits (429
+             rate_limit_exceeded beyond them), and reserve the plan's worst case (Plan.worst_case,
+             from its Budget) against its budget: 429 insufficient_quota when it cannot; nothing runs
     bound    the shutdown drain's grace (ops/shutdown.bounded)
     observe  metrics and the access log, from one observer, through Metrics' methods
     run      the Reasoner's events
     settle   charge the outcome's cost when it passes, before the client hears of it; when
              the events end without one (a cancel, a client that left, an error), charge
-             what was generated, and release the rest; the slot is left
+             what was generated, and release the rest; the generated tokens count against
+             the key's tokens per minute; the slot is left
     answer   SSE as the events come, or JSON once the outcome is in; a client that leaves
              first cancels the work, which aborts its engine requests
 
@@ -32,6 +34,7 @@ from fastapi.responses import JSONResponse, Response
 
 from reasoning.accounts.api_keys import ApiKey
 from reasoning.accounts.ledger import Ledger, Reservation
+from reasoning.accounts.rate_limits import RateLimits, RateState
 from reasoning.errors import ReasoningError
 from reasoning.pricing import Money
 from reasoning.reasoner import Plan, Reasoner
@@ -39,9 +42,9 @@ from reasoning.types import AnswerDelta, Done, Event, Outcome, ReasoningRequest
 from server import sse
 from server.capacity import Capacity, Slot
 from server.errors import ClientGone
+from server.headers import budget_header, rate_headers
 from server.ops import logs, shutdown
 from server.ops.metrics import Metrics
-from server.ops.middleware import budget_header
 
 
 @dataclass(frozen=True)
@@ -55,45 +58,70 @@ class Rendering:
 
 
 class Hold:
-    """One admitted request's hold on its key's budget (none for an unbudgeted key, or in
-    open local mode). `remaining` is the key's remaining budget as the reservation, then the
-    settlement, returned it; None when there is no budget to show."""
+    """One admitted request's hold on its key: its budget reservation (none for an unbudgeted
+    key, or in open local mode) and its rate limits' standing. `remaining` is the key's
+    remaining budget as the reservation, then the settlement, returned it; None when there is
+    no budget to show."""
 
     def __init__(
         self,
         ledger: Ledger,
+        rates: RateLimits,
         metrics: Metrics,
-        held: tuple[ApiKey, Reservation] | None = None,
+        key: ApiKey | None = None,
+        held: Reservation | None = None,
         remaining: Money | None = None,
+        rate: RateState | None = None,
     ) -> None:
         self._ledger = ledger
+        self._rates = rates
         self._metrics = metrics
+        self._key = key
         self._held = held
         self.remaining = remaining
+        self.rate = rate
 
-    async def settle(self, cost: Money) -> None:
-        """Charge the exact cost and release the rest of the reservation."""
+    @property
+    def headers(self) -> dict[str, str]:
+        return {**budget_header(self.remaining), **rate_headers(self.rate)}
+
+    async def settle(self, cost: Money, generated_tokens: int) -> None:
+        """Charge the exact cost and release the rest of the reservation; count the generated
+        tokens against the key's tokens per minute."""
+        key, self._key = self._key, None
+        if key is None:  # settled already, or open local mode
+            return
+        if self.rate is not None:
+            await self._rates.spend(key, generated_tokens)
         if self._held is None:
             return
-        (key, reservation), self._held = self._held, None
+        reservation, self._held = self._held, None
         standing = await self._ledger.settle(key, reservation, cost.nanos)
         self._metrics.set_key_spend(key.id, standing.spent_ratio)
         self.remaining = standing.remaining
 
     async def release(self) -> None:
         """Give the whole reservation back, charging nothing: the request generated nothing."""
+        self._key = None
         if self._held is None:
             return
-        (_, reservation), self._held = self._held, None
+        reservation, self._held = self._held, None
         await self._ledger.release(reservation)
 
 
 class Serving:
     def __init__(
-        self, reasoner: Reasoner, ledger: Ledger, metrics: Metrics, reservation_ttl_seconds: float, capacity: Capacity
+        self,
+        reasoner: Reasoner,
+        ledger: Ledger,
+        rates: RateLimits,
+        metrics: Metrics,
+        reservation_ttl_seconds: float,
+        capacity: Capacity,
     ) -> None:
         self.reasoner = reasoner
         self._ledger = ledger
+        self._rates = rates
         self._metrics = metrics
         self._ttl = reservation_ttl_seconds
         self.capacity = capacity
@@ -112,18 +140,21 @@ class Serving:
         events = self.events(plan, hold, rendering.endpoint, rendering.keep, slot)
         weakref.finalize(events, slot.leave)  # a stream whose client left before it began
         if rendering.stream is not None:  # headers go out first: the remaining budget as reserved
-            return sse.EventStream(rendering.stream(events), headers=budget_header(hold.remaining))
+            return sse.EventStream(rendering.stream(events), headers=hold.headers)
         outcome = await _unless_disconnected(request, outcome_of(events))
-        return JSONResponse(rendering.whole(outcome), headers=budget_header(hold.remaining))
+        return JSONResponse(rendering.whole(outcome), headers=hold.headers)
 
     async def admit(self, key: ApiKey | None, plan: Plan) -> Hold:
-        """Hold the plan's worst case against the key's budget; QuotaExceeded (429) if the
-        budget cannot cover it."""
-        if key is None or not key.budgeted:
-            return Hold(self._ledger, self._metrics)
+        """Take the request from the key's rate limits (RateLimited, 429, beyond them) and hold
+        the plan's worst case against its budget (QuotaExceeded, 429, if it cannot cover it)."""
+        if key is None:
+            return Hold(self._ledger, self._rates, self._metrics)
+        rate = await self._rates.admit(key, len(plan.prompt.token_ids))
+        if not key.budgeted:
+            return Hold(self._ledger, self._rates, self._metrics, key, rate=rate)
         reservation, standing = await self._ledger.reserve(key, plan.worst_case.nanos, self._ttl)
         self._metrics.set_key_spend(key.id, standing.spent_ratio)
-        return Hold(self._ledger, self._metrics, (key, reservation), standing.remaining)
+        return Hold(self._ledger, self._rates, self._metrics, key, reservation, standing.remaining, rate)
 
     async def events(
         self,
@@ -142,12 +173,12 @@ class Serving:
                     if isinstance(event, Done):
                         if keep is not None:
                             await keep(event.outcome)
-                        await hold.settle(event.outcome.cost)
+                        await hold.settle(event.outcome.cost, plan.generated_tokens)
                     yield event
         finally:  # a no-op once settled
             if slot is not None:
                 slot.leave()
-            await (hold.settle(plan.spent) if plan.spent.nanos else hold.release())
+            await (hold.settle(plan.spent, plan.generated_tokens) if plan.generated_tokens else hold.release())
 
     async def _observed(self, events: AsyncIterator[Event], endpoint: str) -> AsyncIterator[Event]:
         """The one observer: latency, first answer and outcome as metrics, and the outcome or

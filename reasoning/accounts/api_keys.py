@@ -19,7 +19,7 @@ from reasoning.store.guard import ErrorHook, Guard
 
 SECRET_PREFIX = "rsk_"
 ROLES = ("user", "admin")
-COLUMNS = "id, name, role, created_at, revoked_at, budget_nanos, period_seconds"
+COLUMNS = "id, name, role, created_at, revoked_at, budget_nanos, period_seconds, rpm, tpm"
 DEFAULT_PERIOD_SECONDS = 30 * 86_400
 
 
@@ -34,6 +34,8 @@ class ApiKey:
     revoked_at: float | None = None
     budget_nanos: int | None = None  # Money.nanos per period, None: unlimited
     period_seconds: int | None = None
+    rpm: int | None = None  # requests per minute, None: unlimited (reasoning/accounts/rate_limits.py)
+    tpm: int | None = None  # tokens per minute, prompt and generated, None: unlimited
 
     @property
     def budgeted(self) -> bool:
@@ -59,21 +61,40 @@ class ApiKeys:
         self._configured = False  # once true, true for good: keys are revoked, never removed
 
     async def create(
-        self, role: str, name: str = "", budget_nanos: int | None = None, period_seconds: int | None = None
+        self,
+        role: str,
+        name: str = "",
+        budget_nanos: int | None = None,
+        period_seconds: int | None = None,
+        rpm: int | None = None,
+        tpm: int | None = None,
     ) -> tuple[ApiKey, str]:
         """A new key and its secret, which is not stored and cannot be shown again."""
         if role not in ROLES:
             raise ValueError(f"role must be one of {', '.join(ROLES)}")
         if budget_nanos is not None and budget_nanos < 0:
             raise ValueError("a budget cannot be negative")
+        _check_rates(rpm, tpm)
         if budget_nanos is not None:
             period_seconds = period_seconds or DEFAULT_PERIOD_SECONDS
-        key = ApiKey(f"key_{secrets.token_hex(8)}", name, role, self._clock(), None, budget_nanos, period_seconds)
+        key_id = f"key_{secrets.token_hex(8)}"
+        key = ApiKey(key_id, name, role, self._clock(), None, budget_nanos, period_seconds, rpm, tpm)
         secret = SECRET_PREFIX + secrets.token_urlsafe(32)
         row = (key.id, key.name, key.role, secret_hash(secret), key.created_at, None, budget_nanos, period_seconds)
         async with self._guard("create_key"), self.db.transaction() as tx:
-            await tx.execute("INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
+            await tx.execute(
+                "INSERT INTO api_keys (id, name, role, secret_hash, created_at, revoked_at, budget_nanos, "
+                "period_seconds, rpm, tpm) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (*row, rpm, tpm),
+            )
         return key, secret
+
+    async def set_rates(self, key_id: str, rpm: int | None, tpm: int | None) -> bool:
+        """Set a live key's requests and tokens per minute (None: unlimited); False if no such key."""
+        _check_rates(rpm, tpm)
+        sql = "UPDATE api_keys SET rpm = ?, tpm = ? WHERE id = ? AND revoked_at IS NULL"
+        async with self._guard("set_rates"), self.db.transaction() as tx:
+            return await tx.execute(sql, (rpm, tpm, key_id)) == 1
 
     async def find(self, secret: str) -> ApiKey | None:
         """The live key with this secret; None for an unknown or revoked one."""
@@ -104,6 +125,11 @@ class ApiKeys:
         sql = "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL"
         async with self._guard("revoke_key"), self.db.transaction() as tx:
             return await tx.execute(sql, (self._clock(), key_id)) == 1
+
+
+def _check_rates(rpm: int | None, tpm: int | None) -> None:
+    if (rpm is not None and rpm < 1) or (tpm is not None and tpm < 1):
+        raise ValueError("a rate limit is at least 1 per minute")
 
 
 def _key(row: Row) -> ApiKey:

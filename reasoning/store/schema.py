@@ -18,6 +18,8 @@ supplies (the vault seals version 1's plaintext chains: `reasoning.vault.traces`
                                  renewed by the replica running it, NULL once it is final
     6  response_events           a streamed background response's numbered events, for
                                  `GET /v1/responses/{id}?stream=true&starting_after=N` on any replica
+    7  rate_limits               each key's requests and tokens per minute, and their token
+                                 buckets, shared by every replica
 """
 
 from __future__ import annotations
@@ -146,6 +148,21 @@ MIGRATIONS = (
                 seq INTEGER NOT NULL,
                 event {blob} NOT NULL,
                 PRIMARY KEY (response_id, seq)
+            )""",
+        ),
+    ),
+    Migration(
+        7,
+        "rate_limits",
+        (
+            "ALTER TABLE api_keys ADD COLUMN rpm {bigint}",
+            "ALTER TABLE api_keys ADD COLUMN tpm {bigint}",
+            """CREATE TABLE rate_buckets (
+                key_id TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                level {real} NOT NULL,
+                updated_at {real} NOT NULL,
+                PRIMARY KEY (key_id, kind)
             )""",
         ),
     ),

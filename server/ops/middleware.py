@@ -12,12 +12,11 @@ import uuid
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from reasoning.pricing import Money
+from server.headers import BUDGET_HEADER, budget_header
 from server.ops import logs
 from server.ops.metrics import Metrics
 
 REQUEST_ID_HEADER = b"x-request-id"
-BUDGET_HEADER = "x-reasoning-budget-remaining-usd"
 BUDGET_REMAINING = "budget_remaining"  # request.state: the Money a budgeted key had at authentication
 _CLIENT_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,64}$")
 # Counted endpoints, by path prefix: bounded label values, never the raw path.
@@ -80,11 +79,6 @@ class RequestContext:
             return message
 
         return receive_capped
-
-
-def budget_header(remaining: Money | None) -> dict[str, str]:
-    """The remaining-budget header, exact to the nano-dollar; none without a budget."""
-    return {} if remaining is None else {BUDGET_HEADER: str(remaining)}
 
 
 def _budget_header_unless_set(headers: list[tuple[bytes, bytes]], state: dict) -> list[tuple[bytes, bytes]]:

@@ -39,7 +39,6 @@ from server.deps import (
     StoreDep,
 )
 from server.errors import error_response
-from server.ops.middleware import budget_header
 from server.responses import context, render
 from server.responses.protocol import ENCRYPTED_CONTENT, CreateResponse
 from server.serving import Rendering, Serving
@@ -108,7 +107,7 @@ async def _in_background(
         busy.headers["retry-after"] = str(max(1, round(runner.lease / 3)))
         return busy
     runner.start(envelope, serving.events(plan, hold, "responses"), stream)
-    headers = budget_header(hold.remaining)
+    headers = hold.headers
     if stream is not None:
         return sse.EventStream(runner.replay(envelope.id, -1, serving.reasoner.config.keepalive_seconds), headers)
     return JSONResponse(queued, headers=headers)

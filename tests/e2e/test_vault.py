@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from decimal import Decimal
 
 import anthropic
@@ -176,3 +177,30 @@ def test_thinking_signatures_belong_to_their_key(vault):
             **fields, messages=turn
         )
     assert err.value.body["type"] == "error" and err.value.body["error"]["type"] == "authentication_error"
+
+
+def test_rate_limits_send_openai_headers_and_the_sdk_honours_retry_after(vault):
+    server, _ = vault
+    key_id, secret = create_key(server.data_dir, "--role", "user", "--rpm", "1", "--tpm", "100000")
+    cheap = {"reasoning_effort": "none", "max_completion_tokens": 24}
+    first = ask(sdk(server, secret), "What is 2 + 2?", **cheap)
+    assert first.headers["x-ratelimit-limit-requests"] == "1" and first.headers["x-ratelimit-remaining-requests"] == "0"
+    assert first.headers["x-ratelimit-limit-tokens"] == "100000"
+    with pytest.raises(openai.RateLimitError) as refused:
+        ask(sdk(server, secret), "What is 2 + 2?", **cheap)
+    assert refused.value.code == "rate_limit_exceeded"
+    assert 50 <= int(refused.value.response.headers["retry-after"]) <= 60  # one request a minute
+    keys_cli(server.data_dir, "limit", key_id, "--rpm", "60")  # edited while serving: one a second from now
+    for _ in range(5):  # spend what refilled meanwhile, until the next request must wait
+        try:
+            ask(sdk(server, secret), "What is 2 + 2?", **cheap)
+        except openai.RateLimitError as exc:
+            assert exc.response.headers["retry-after"] == "1"
+            break
+    else:
+        raise AssertionError("never limited at 60 requests a minute")
+    patient = openai.OpenAI(base_url=server.api, api_key=secret, max_retries=2, timeout=120)
+    started = time.monotonic()
+    served = ask(patient, "What is 2 + 2?", **cheap)
+    assert served.retries_taken >= 1 and time.monotonic() - started >= 0.9  # waited as Retry-After said
+    assert served.parse().choices[0].message.content.startswith("The answer is")
