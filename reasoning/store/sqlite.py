@@ -45,20 +45,27 @@ class SqliteDatabase:
         async with self._lock:
             # IMMEDIATE takes the write lock now: a read-modify-write (a budget reservation)
             # sees no other writer between its read and its write, in this process or another.
-            await self._call(_run, "BEGIN IMMEDIATE", ())
+            try:
+                await self._call(_run, "BEGIN IMMEDIATE", ())
+            except asyncio.CancelledError:
+                self._roll_back_soon()  # a cancelled BEGIN still runs on the store's thread
+                raise
             try:
                 yield _SqliteTx(self)
             except BaseException:
-                # Queued behind the statement a cancellation interrupted, on the same thread.
-                with suppress(sqlite3.Error):
-                    await self._call(_run, "ROLLBACK", ())
+                self._roll_back_soon()
                 raise
             try:
                 await self._call(_run, "COMMIT", ())
             except sqlite3.Error:
-                with suppress(sqlite3.Error):
-                    await self._call(_run, "ROLLBACK", ())
+                self._roll_back_soon()
                 raise
+
+    def _roll_back_soon(self) -> None:
+        """Queue a ROLLBACK on the store's one thread, without waiting: it runs after the statement
+        a cancellation interrupted and before anything a later transaction queues, so a client
+        that leaves mid-transaction can never leave one open (every later BEGIN would fail)."""
+        self._executor.submit(_roll_back_quietly, self._db)
 
     async def migration_lock(self, tx: _SqliteTx) -> None:
         return None  # BEGIN IMMEDIATE already excludes every other writer
@@ -121,3 +128,8 @@ def _one(db: sqlite3.Connection, sql: str, params: Sequence[Any]) -> Row | None:
 
 def _all(db: sqlite3.Connection, sql: str, params: Sequence[Any]) -> list[Row]:
     return db.execute(sql, params).fetchall()
+
+
+def _roll_back_quietly(db: sqlite3.Connection) -> None:
+    with suppress(sqlite3.Error):  # none open: nothing to roll back
+        db.execute("ROLLBACK")

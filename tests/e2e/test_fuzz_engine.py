@@ -12,7 +12,7 @@ from devtools.server import start_server, stop_server
 from tests.unit.test_fuzz import fuzz
 
 pytestmark = pytest.mark.timeout(600)
-EXAMPLES = {("POST", GenerationMode.POSITIVE): 25, ("POST", GenerationMode.NEGATIVE): 15}
+EXAMPLES = {("POST", GenerationMode.POSITIVE): 15, ("POST", GenerationMode.NEGATIVE): 10}
 
 
 # Every effort thinks little and a request has few choices, so no generated request (the most
@@ -31,4 +31,4 @@ def small(tmp_path_factory):
 
 def test_generated_requests_to_the_real_engine_get_no_5xx(small):
     statuses = fuzz(small.url, {}, EXAMPLES)
-    assert sum(statuses.values()) >= 100 and statuses[200] > 0, statuses
+    assert sum(statuses.values()) >= 80 and statuses[200] > 0, statuses
