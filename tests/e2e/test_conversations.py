@@ -6,7 +6,7 @@ from __future__ import annotations
 import openai
 import pytest
 
-from devtools.server import Server, start_server, stop_server
+from devtools.server import Server
 from tests.vault_support import add_key
 
 pytestmark = pytest.mark.e2e
@@ -21,13 +21,10 @@ REASONING = {"effort": "max"}
 
 
 @pytest.fixture(scope="module")
-def keyed(tmp_path_factory: pytest.TempPathFactory):
-    """A server with API keys, and the secrets of two user keys."""
-    tmp = tmp_path_factory.mktemp("conversations")
-    secrets = [add_key(tmp / "data", "user", name)[1] for name in ("alice", "bob")]
-    server = start_server(tmp)
-    yield server, secrets
-    stop_server(server)
+def keyed(keyed_server: Server):
+    """A server with API keys, and the secrets of two user keys made for this module."""
+    secrets = [add_key(keyed_server.data_dir, "user", name)[1] for name in ("alice", "bob")]
+    return keyed_server, secrets
 
 
 def sdk(server: Server, secret: str) -> openai.OpenAI:

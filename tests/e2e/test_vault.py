@@ -14,7 +14,7 @@ import httpx
 import openai
 import pytest
 
-from devtools.server import ROOT, start_server, stop_server
+from devtools.server import ROOT
 from server.settings import Settings
 
 MODEL = "tiny-reasoner"
@@ -41,16 +41,15 @@ def create_key(data_dir, *args: str) -> tuple[str, str]:
 
 
 @pytest.fixture(scope="module")
-def vault(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("vault")
+def vault(keyed_server):
+    """The keyed server, and keys made for this module (made while it serves, as an operator would)."""
+    data = keyed_server.data_dir
     made = {
-        "admin": create_key(tmp / "data", "--role", "admin", "--name", "ops"),
-        "alice": create_key(tmp / "data", "--role", "user", "--budget-usd", str(BUDGET), "--period", "30d"),
-        "bob": create_key(tmp / "data", "--role", "user"),
+        "admin": create_key(data, "--role", "admin", "--name", "ops"),
+        "alice": create_key(data, "--role", "user", "--budget-usd", str(BUDGET), "--period", "30d"),
+        "bob": create_key(data, "--role", "user"),
     }
-    server = start_server(tmp)
-    yield server, made
-    stop_server(server)
+    return keyed_server, made
 
 
 def sdk(server, secret: str) -> openai.OpenAI:
@@ -71,9 +70,10 @@ def ask(client: openai.OpenAI, question: str, **extra):
 def test_an_admin_reads_the_real_reasoning_of_a_users_request_on_the_record(vault):
     server, keys = vault
     (admin_id, admin), (_, bob) = keys["admin"], keys["bob"]
-    raw_response = ask(sdk(server, bob), "What is 347 * 29?", reasoning_effort="high")
+    # A question no other module on the keyed server asks: its answer is nowhere else in the store.
+    raw_response = ask(sdk(server, bob), "What is 347 * 9?", reasoning_effort="high")
     response = raw_response.parse()
-    assert response.choices[0].message.content == "The answer is 10063."
+    assert response.choices[0].message.content == "The answer is 3123."
     trace_id = response.model_extra["reasoning"]["id"]
     reason = {"x-reasoning-access-reason": "quality review", "x-request-id": "req-e2e-read"}
     got = http(server, admin).get(f"{TRACES}/{trace_id}", headers=reason)
@@ -85,7 +85,7 @@ def test_an_admin_reads_the_real_reasoning_of_a_users_request_on_the_record(vaul
     assert trace["usage"]["completion_tokens"] == response.usage.completion_tokens
     assert trace["usage"]["reasoning_tokens"] == response.usage.completion_tokens_details.reasoning_tokens
     stored = b"".join(p.read_bytes() for p in server.data_dir.glob("reasoning.db*"))
-    assert b"7*9=63,3" not in stored and b"The answer is 10063" not in stored  # sealed at rest
+    assert b"7*9=63,3" not in stored and b"The answer is 3123" not in stored  # sealed at rest
     audit = http(server, bob).get(f"{TRACES}/{trace_id}/audit").json()["data"]
     assert [(r["actor"], r["role"], r["reason"], r["request_id"]) for r in audit] == [
         (admin_id, "admin", "quality review", "req-e2e-read")
