@@ -14,25 +14,28 @@ ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "models" / "tiny-reasoner"
 
 
-def command(kind: str, model: str, port: int) -> list[str]:
+def command(kind: str, model: str, port: int, extra: tuple[str, ...] = ()) -> list[str]:
     if kind == "ours":
-        return [sys.executable, "-m", "server.cli", "serve", "--model", model, "--port", str(port)]
+        return [sys.executable, "-m", "server.cli", "serve", "--model", model, "--port", str(port), *extra]
     return [
         sys.executable, str(ROOT / "bench" / "vllm_peer.py"), "serve", model, "--port", str(port),
-        "--host", "127.0.0.1", "--served-model-name", "tiny-reasoner", "--dtype", "float32", "--enforce-eager",
+        "--host", "127.0.0.1", "--served-model-name", "tiny-reasoner", "--dtype", "float32", "--enforce-eager", *extra,
     ]  # fmt: skip
 
 
 @contextmanager
-def running(kind: str, workdir: Path, model: str = str(MODEL), timeout: float = 300, **env: str):
-    """A server of `kind` ("ours" or "vllm") until the block ends; yields (url, seconds to ready)."""
+def running(
+    kind: str, workdir: Path, model: str = str(MODEL), timeout: float = 300, extra: tuple[str, ...] = (), **env: str
+):
+    """A server of `kind` ("ours" or "vllm") until the block ends, `extra` added to its command
+    line; yields (url, seconds to ready)."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     environment = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": os.environ.get("VLLM_CPU_KVCACHE_SPACE", "1"),
                    "REASONING_DATA_DIR": str(workdir / "data"), **env}  # fmt: skip
     with (workdir / f"{kind}.log").open("wb") as log:
         process = subprocess.Popen(
-            command(kind, model, port), cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT,
+            command(kind, model, port, extra), cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )  # fmt: skip
     url = f"http://127.0.0.1:{port}"

@@ -15,7 +15,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -79,7 +79,7 @@ class VllmEngine:
             disable_log_stats=False,  # vLLM's own vllm:* metrics, exposed beside ours
             **{**platform_defaults(), **config.extra_args},
         )
-        llm = await _in_daemon_thread(_start_on, _engine_cpus(), args)
+        llm = await _in_daemon_thread(_start_on, args)
         engine = cls(llm, config)
         log.info("engine ready", extra={"model": config.served_model_name, "seconds": time.monotonic() - started})
         return engine
@@ -172,7 +172,7 @@ def platform_defaults() -> dict[str, Any]:
     return {"enable_chunked_prefill": False} if current_platform.is_cpu() else {}
 
 
-def _engine_cpus() -> set[int] | None:
+def engine_cpus() -> set[int] | None:
     """On CPU, the cores the engine's processes should share: all this process may use but
     the last, which is left to serving HTTP. None elsewhere, or when the operator binds vLLM.
 
@@ -218,21 +218,31 @@ async def _in_daemon_thread(work: Callable[..., T], *args: Any) -> T:
     return await result
 
 
-def _start_on(cpus: set[int] | None, args: AsyncEngineArgs) -> AsyncLLM:
-    """Start the engine from this thread, its processes confined to `cpus` (they inherit the
-    starting thread's CPUs); the threads it starts here in this process get all CPUs back."""
+@contextlib.contextmanager
+def engine_placement() -> Iterator[None]:
+    """Processes this thread starts inside the block run on `engine_cpus()` (they inherit the
+    starting thread's CPUs); the threads it starts here in this process get all CPUs back.
+    The benchmark's `vllm serve` peer starts its engine inside this too, so both front ends
+    are compared on the same placement."""
+    cpus = engine_cpus()
     if cpus is None:
-        return AsyncLLM.from_engine_args(args)
+        yield
+        return
     if len(cpus) == 1:  # else vLLM reserves a core of the engine's own for its scheduler
         os.environ.setdefault("VLLM_CPU_NUM_OF_RESERVED_CPU", "0")
     everywhere = os.sched_getaffinity(0)
     os.sched_setaffinity(0, cpus)
     try:
-        return AsyncLLM.from_engine_args(args)
+        yield
     finally:
         for thread in os.listdir("/proc/self/task"):
             with contextlib.suppress(ProcessLookupError):  # a thread that has just ended
                 os.sched_setaffinity(int(thread), everywhere)
+
+
+def _start_on(args: AsyncEngineArgs) -> AsyncLLM:
+    with engine_placement():
+        return AsyncLLM.from_engine_args(args)
 
 
 def _delta(output: Any) -> ChainDelta:
