@@ -143,7 +143,7 @@ def main() -> None:
     problems = [(p := sample_problem(rng, TIERS[i % 4]), question(rng, p)) for i in range(args.problems)]
     RESULTS.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    with servers.running("ours", RESULTS / "quality-run") as (url, _):
+    with servers.running("ours", RESULTS / "quality-run") as (url, _, _):
         scores = asyncio.run(run(url, problems, args.concurrency))
     rows = [score.row(name) for name, score in scores.items()]
     table = markdown(rows)

@@ -33,6 +33,13 @@ from training.data import question, sample_problem
 RESULTS = servers.ROOT / "bench" / "results"
 EXTRA_BODY = {"reasoning_effort": "max"}
 OUTPUT_TOKENS = 600  # room for a hard product's whole chain and answer: no request is cut
+# The peer gets ours' engine settings on CPU; its reasoning parser sends its thinking apart from
+# its answer.
+PEER = {"ours": (), "vllm": ("--no-enable-chunked-prefill", "--reasoning-parser", "deepseek_r1")}
+# No keep-alives in the benchmark: `vllm bench serve` strips each read it gets, so a keep-alive
+# comment and the data message read after it merge into one message that starts with ":", which
+# it skips as a comment: ours' answer was lost and its latency stamped at the role chunk.
+ENV: dict[str, dict[str, str]] = {"ours": {"REASONING_KEEPALIVE_SECONDS": "3600"}, "vllm": {}}
 METRICS = ("output_throughput", "request_throughput", "median_e2el_ms", "p99_e2el_ms", "median_ttft_ms")
 
 
@@ -73,14 +80,8 @@ async def first_answer_seconds(url: str, prompts: list[str]) -> float:
 
 
 def measure(kind: str, run: int, args: argparse.Namespace, dataset: Path, probes: list[str], work: Path) -> dict:
-    # ours' engine settings on CPU; the reasoning parser sends the peer's thinking apart from its answer
-    extra = () if kind == "ours" else ("--no-enable-chunked-prefill", "--reasoning-parser", "deepseek_r1")
-    # No keep-alives in the benchmark: `vllm bench serve` strips each read it gets, so a keep-alive
-    # comment and the data message read after it merge into one message that starts with ":",
-    # which it skips as a comment: ours' answer was lost and its latency stamped at the role chunk.
-    env = {"REASONING_KEEPALIVE_SECONDS": "3600"} if kind == "ours" else {}
     rows = {}
-    with servers.running(kind, work / f"{kind}-{run}", extra=extra, **env) as (url, _):
+    with servers.running(kind, work / f"{kind}-{run}", extra=PEER[kind], **ENV[kind]) as (url, _, _):
         for concurrency in args.concurrency:
             prompts = args.prompts if concurrency > 1 else args.prompts_at_1
             saved = client(url, dataset, prompts, concurrency, work / f"{kind}-{run}-c{concurrency}.json")

@@ -28,7 +28,7 @@ def running(
     kind: str, workdir: Path, model: str = str(MODEL), timeout: float = 300, extra: tuple[str, ...] = (), **env: str
 ):
     """A server of `kind` ("ours" or "vllm") until the block ends, `extra` added to its command
-    line; yields (url, seconds to ready)."""
+    line; yields (url, seconds to ready, its process id)."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     environment = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": os.environ.get("VLLM_CPU_KVCACHE_SPACE", "1"),
@@ -41,6 +41,7 @@ def running(
     url = f"http://127.0.0.1:{port}"
     log = (workdir / f"{kind}.log").read_text
     try:
-        yield url, wait_ready(process, f"{url}/ready" if kind == "ours" else f"{url}/health", timeout, log, kind)
+        ready = wait_ready(process, f"{url}/ready" if kind == "ours" else f"{url}/health", timeout, log, kind)
+        yield url, ready, process.pid
     finally:
         stop_group(process)

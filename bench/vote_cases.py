@@ -58,7 +58,7 @@ def main() -> None:
     args = parser.parse_args()
     rng = random.Random(args.seed)
     problems = [(p := sample_problem(rng, args.tier), question(rng, p)) for _ in range(args.problems)]
-    with servers.running("ours", Path(servers.ROOT / "bench" / "results" / "vote-run")) as (url, _):
+    with servers.running("ours", Path(servers.ROOT / "bench" / "results" / "vote-run")) as (url, _, _):
         asyncio.run(scan(url, problems, args.seeds, args.effort))
 
 
