@@ -1,9 +1,8 @@
 """vLLM behind the Engine protocol: the only module that imports vLLM.
 
-vLLM's `AsyncLLM` runs in process. Its thinking budget (`SamplingParams.thinking_token_budget`)
-forces the end-of-thinking string when a chain's reasoning cap is spent, and
-`ThinkingGuardLogitsProcessor`, registered at engine start, keeps a thinking chain from
-stopping before it answers and suppresses the end of thinking until it has thought long
+vLLM's `AsyncLLM` runs in process. `ThinkingGuardLogitsProcessor`, registered at engine start,
+forces the end-of-thinking string when a chain's reasoning cap is spent, keeps a thinking chain
+from stopping before it answers, and suppresses the end of thinking until it has thought long
 enough.
 """
 
@@ -21,7 +20,6 @@ from typing import Any, TypeVar
 
 import torch
 from vllm import SamplingParams
-from vllm.config.reasoning import ReasoningConfig
 from vllm.engine.arg_utils import AsyncEngineArgs
 from vllm.exceptions import VLLMValidationError
 from vllm.inputs import TokensPrompt
@@ -72,9 +70,6 @@ class VllmEngine:
             enforce_eager=config.enforce_eager,
             gpu_memory_utilization=config.gpu_memory_utilization,
             seed=config.seed,
-            reasoning_config=ReasoningConfig(
-                reasoning_start_str=config.reasoning_start, reasoning_end_str=config.reasoning_end
-            ),
             logits_processors=[ThinkingGuardLogitsProcessor],
             disable_log_stats=False,  # vLLM's own vllm:* metrics, exposed beside ours
             **{**platform_defaults(), **config.extra_args},
@@ -131,11 +126,12 @@ class VllmEngine:
                 await self.abort(request_id)
 
     def _sampling_params(self, prompt: Prompt, params: GenerationParams) -> SamplingParams:
-        offset = 0 if prompt.in_reasoning else 1 + len(self.markers.start_suffix)
         guard = {
-            "min_tokens": params.min_reasoning_tokens + offset if params.min_reasoning_tokens else 0,
-            "end_id": self.markers.end_id,
+            "min_tokens": params.min_reasoning_tokens,
+            "max_tokens": params.reasoning_tokens,  # a prompt's own open thinking is not counted
             "start_id": self.markers.start_id,
+            "end_id": self.markers.end_id,
+            "end_sequence": self.markers.end_sequence,
             "thinking": prompt.in_reasoning,
         }
         return SamplingParams(
@@ -145,8 +141,6 @@ class VllmEngine:
             top_p=1.0 if params.top_p is None else params.top_p,
             seed=params.seed,
             stop=list(params.stop) or None,
-            # vLLM counts the open thinking already in the prompt against the budget
-            thinking_token_budget=params.reasoning_tokens + prompt.thinking_tokens,
             logprobs=0 if params.logprobs else None,
             output_kind=RequestOutputKind.DELTA,
             skip_special_tokens=True,
@@ -280,13 +274,18 @@ def _markers(tokenizer: Any, config: EngineConfig) -> ThinkMarkers:
 
 @dataclass
 class _GuardedRow:
-    min_tokens: int  # generated tokens before the end of thinking is allowed
+    """One row's thinking, followed a token at a time."""
+
+    min_tokens: int  # thinking tokens before the end of thinking is allowed
+    max_tokens: int  # thinking tokens after which the end-of-thinking sequence is forced
     output: list[int]  # vLLM's live list of the row's generated tokens
+    start_id: int
     end_id: int
+    end_sequence: tuple[int, ...]  # what is forced when the budget is spent ("\n</think>\n")
     stop_ids: list[int]
     thinking: bool  # inside thinking now
-    start_id: int
     seen: int = 0  # how much of `output` has been scanned for markers
+    forced_from: int | None = None  # where the forced end of thinking began in `output`
 
     def scan(self) -> None:
         for token in self.output[self.seen :]:
@@ -295,14 +294,29 @@ class _GuardedRow:
             elif token == self.start_id:
                 self.thinking = True
         self.seen = len(self.output)
+        if self.thinking and self.forced_from is None and len(self.output) >= self.max_tokens:
+            self.forced_from = len(self.output)
+
+    def forced(self) -> int | None:
+        """The token this step must be: the next of the end-of-thinking sequence, once forced."""
+        if self.forced_from is None:
+            return None
+        at = len(self.output) - self.forced_from
+        return self.end_sequence[at] if at < len(self.end_sequence) else None
 
 
 class ThinkingGuardLogitsProcessor(LogitsProcessor):
-    """While a chain thinks, it may not stop: its stop tokens are suppressed, so it ends
-    its thinking (or the thinking budget ends it) and then answers. Until it has thought
-    `min_tokens`, the end-of-thinking token is suppressed too. Once it answers, both thinking
-    markers are: a chain forced to think far past its natural end may babble, and its answer
-    must still never carry a marker. Set per request through SamplingParams.extra_args."""
+    """While a chain thinks, it may not stop: its stop tokens are suppressed, so it ends its
+    thinking (or its budget ends it) and then answers. Until it has thought `min_tokens`, the
+    end-of-thinking token is suppressed too; once it has thought `max_tokens`, the
+    end-of-thinking sequence is forced, one token a step. Once it answers, both thinking
+    markers are suppressed: a chain forced to think far past its natural end may babble, and
+    its answer must still never carry a marker. Set per request through SamplingParams.extra_args.
+
+    It replaces vLLM's own thinking budget (`thinking_token_budget`), which rescans a row's
+    whole output for the thinking markers at every step while the prompt holds the opening
+    one: quadratic in the chain's length, 3.8% of the engine worker's time at 64 streams
+    (bench/profile_serve.py). Here each token is looked at once."""
 
     def __init__(self, vllm_config: Any, device: torch.device, is_pin_memory: bool) -> None:
         self._rows: dict[int, _GuardedRow] = {}
@@ -315,9 +329,15 @@ class ThinkingGuardLogitsProcessor(LogitsProcessor):
         wanted = (params.extra_args or {}).get(THINKING_GUARD_ARG)
         if not wanted:
             return None
-        stops = sorted(params.all_stop_token_ids)
         return _GuardedRow(
-            wanted["min_tokens"], output, wanted["end_id"], stops, wanted["thinking"], wanted["start_id"]
+            wanted["min_tokens"],
+            wanted["max_tokens"],
+            output,
+            wanted["start_id"],
+            wanted["end_id"],
+            tuple(wanted["end_sequence"]),
+            sorted(params.all_stop_token_ids),
+            wanted["thinking"],
         )
 
     def update_state(self, batch_update: BatchUpdate | None) -> None:
@@ -328,7 +348,14 @@ class ThinkingGuardLogitsProcessor(LogitsProcessor):
     def apply(self, logits: torch.Tensor) -> torch.Tensor:
         rows: list[int] = []
         columns: list[int] = []
+        forced_rows: list[int] = []
+        forced: list[int] = []
         for index, row in self._rows.items():
+            token = row.forced()
+            if token is not None:
+                forced_rows.append(index)
+                forced.append(token)
+                continue
             if row.thinking:
                 blocked = row.stop_ids + ([row.end_id] if len(row.output) < row.min_tokens else [])
             else:
@@ -337,4 +364,7 @@ class ThinkingGuardLogitsProcessor(LogitsProcessor):
             columns += blocked
         if rows:  # one indexed write for the whole batch: this runs every decoding step
             logits[rows, columns] = float("-inf")
+        if forced_rows:  # only the forced token is left to sample
+            logits[forced_rows] = float("-inf")
+            logits[forced_rows, forced] = 0.0
         return logits
