@@ -124,24 +124,43 @@ class ChainState:
 async def ticking(source: AsyncIterator[list[ChainDelta]], interval: float) -> AsyncIterator[list[ChainDelta]]:
     """The source's items, and an empty item whenever `interval` seconds pass without one
     (an engine queue can be silent for long). Leaving early closes the source, which aborts
-    the engine request."""
-    async with aclosing(source):
-        pending: asyncio.Task | None = None
+    the engine request.
+
+    One task reads the source into a queue and one timer ticks, rearmed only when it fires:
+    waiting on each item with its own task and timeout cost a sixth of the serving process's
+    time at 64 streams (bench/profile_serve.py)."""
+    loop = asyncio.get_running_loop()
+    items: asyncio.Queue[list[ChainDelta] | BaseException | None] = asyncio.Queue()
+    last = loop.time()
+
+    async def read() -> None:
+        nonlocal last
         try:
-            while True:
-                if pending is None:
-                    pending = asyncio.ensure_future(anext(source))
-                done, _ = await asyncio.wait({pending}, timeout=interval)
-                if not done:
-                    yield []
-                    continue
-                pending = None
-                try:
-                    item = done.pop().result()
-                except StopAsyncIteration:
-                    return
-                yield item
-        finally:
-            if pending is not None and not pending.done():
-                pending.cancel()
-                await asyncio.gather(pending, return_exceptions=True)
+            async with aclosing(source):
+                async for item in source:
+                    last = loop.time()
+                    items.put_nowait(item)
+        except Exception as error:  # raised again by the reader, in the caller's task
+            items.put_nowait(error)
+        else:
+            items.put_nowait(None)
+
+    def tick() -> None:
+        nonlocal last, timer
+        now = loop.time()
+        if now - last >= interval:
+            last = now
+            items.put_nowait([])
+        timer = loop.call_at(last + interval, tick)
+
+    reader = asyncio.ensure_future(read())
+    timer = loop.call_at(last + interval, tick)
+    try:
+        while (item := await items.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        timer.cancel()
+        reader.cancel()
+        await asyncio.gather(reader, return_exceptions=True)
