@@ -3,6 +3,7 @@ until one answers ready (or dies), stopping its whole process group."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -36,12 +37,27 @@ def wait_ready(process: subprocess.Popen, url: str, timeout: float, log: Callabl
 
 
 def stop_group(process: subprocess.Popen, timeout: float = 60) -> None:
-    """SIGTERM to the process group, SIGKILL if it lingers."""
-    if process.poll() is not None:
-        return
-    os.killpg(process.pid, signal.SIGTERM)
+    """SIGTERM to the process group, SIGKILL if it lingers; returns when every process of the
+    group is gone, not only the leader: an engine process left spinning would take the CPU
+    from whatever runs next (the next test's server, or the peer a benchmark measures)."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while _group_alive(process.pid) and time.monotonic() < deadline + 10:
+        if time.monotonic() > deadline:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+        time.sleep(0.1)
+
+
+def _group_alive(group: int) -> bool:
     try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return True
