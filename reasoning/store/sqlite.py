@@ -60,6 +60,12 @@ class SqliteDatabase:
             except sqlite3.Error:
                 self._roll_back_soon()
                 raise
+            except asyncio.CancelledError:
+                # A COMMIT still queued behind other work when its caller left is dropped, never
+                # run, and the transaction stayed open (found by the fuzz run): the body is done,
+                # so it commits on the store's thread, as it would have.
+                self._executor.submit(_commit_if_open, self._db)
+                raise
 
     def _roll_back_soon(self) -> None:
         """Queue a ROLLBACK on the store's one thread, without waiting: it runs after the statement
@@ -128,6 +134,14 @@ def _one(db: sqlite3.Connection, sql: str, params: Sequence[Any]) -> Row | None:
 
 def _all(db: sqlite3.Connection, sql: str, params: Sequence[Any]) -> list[Row]:
     return db.execute(sql, params).fetchall()
+
+
+def _commit_if_open(db: sqlite3.Connection) -> None:
+    if db.in_transaction:
+        try:
+            db.execute("COMMIT")
+        except sqlite3.Error:
+            _roll_back_quietly(db)
 
 
 def _roll_back_quietly(db: sqlite3.Connection) -> None:

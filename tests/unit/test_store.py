@@ -298,3 +298,31 @@ async def test_clients_that_leave_mid_transaction_never_leave_one_open(store):
         await asyncio.gather(task, return_exceptions=True)
     key, secret = await store.api_keys.create("user")
     assert (await store.api_keys.find(secret)).id == key.id
+
+
+async def test_a_commit_dropped_by_a_cancelled_caller_still_ends_its_transaction(tmp_path):
+    # When the store's thread was busy, a caller cancelled while its COMMIT waited in the queue
+    # dropped the COMMIT: the transaction stayed open and every later BEGIN failed (fuzz run).
+    import threading
+
+    from reasoning.store.sqlite import SqliteDatabase
+
+    db = await SqliteDatabase.open(tmp_path / "store.db")
+    busy, queued = threading.Event(), asyncio.Event()
+
+    async def write() -> None:
+        async with db.transaction() as tx:
+            await tx.execute("CREATE TABLE t (x INTEGER)", ())
+            db._executor.submit(busy.wait)  # the thread is busy when the COMMIT is queued
+            queued.set()
+
+    task = asyncio.create_task(write())
+    await queued.wait()  # the task went on to queue its COMMIT in the same step
+    task.cancel()
+    busy.set()
+    await asyncio.gather(task, return_exceptions=True)
+    async with db.transaction() as tx:
+        await tx.execute("INSERT INTO t VALUES (1)", ())
+    async with db.transaction() as tx:
+        assert [tuple(row) for row in await tx.all("SELECT x FROM t", ())] == [(1,)]
+    await db.close()
