@@ -30,10 +30,13 @@ async def burst(url: str) -> tuple[list[tuple[int, float, httpx.Response]], list
             return reply.status_code, time.monotonic() - sent, reply
 
         async def ready_throughout(done: asyncio.Event) -> list[int]:
+            # A client of its own: from the burst's pool it could take a connection idle past the
+            # server's keep-alive, closed by the server as it was reused ("Server disconnected").
             seen = []
-            while not done.is_set():
-                seen.append((await client.get("/ready", timeout=10)).status_code)
-                await asyncio.sleep(0.5)
+            async with httpx.AsyncClient(base_url=url, timeout=10) as prober:
+                while not done.is_set():
+                    seen.append((await prober.get("/ready")).status_code)
+                    await asyncio.sleep(0.5)
             return seen
 
         done = asyncio.Event()
