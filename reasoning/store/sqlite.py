@@ -38,7 +38,10 @@ class SqliteDatabase:
         return cls(executor, db)
 
     async def _call(self, fn: Callable[..., T], *args: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, self._db, *args)
+        # Shielded: a caller that leaves stops waiting, but what it queued still runs, in order.
+        # Unshielded, a COMMIT still queued behind other work was dropped and its transaction
+        # stayed open: every later BEGIN failed (found by the fuzz run).
+        return await asyncio.shield(asyncio.get_running_loop().run_in_executor(self._executor, fn, self._db, *args))
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[_SqliteTx]:
@@ -57,14 +60,8 @@ class SqliteDatabase:
                 raise
             try:
                 await self._call(_run, "COMMIT", ())
-            except sqlite3.Error:
-                self._roll_back_soon()
-                raise
-            except asyncio.CancelledError:
-                # A COMMIT still queued behind other work when its caller left is dropped, never
-                # run, and the transaction stayed open (found by the fuzz run): the body is done,
-                # so it commits on the store's thread, as it would have.
-                self._executor.submit(_commit_if_open, self._db)
+            except (sqlite3.Error, asyncio.CancelledError):
+                self._roll_back_soon()  # after a COMMIT that ran, nothing is left to roll back
                 raise
 
     def _roll_back_soon(self) -> None:
@@ -134,14 +131,6 @@ def _one(db: sqlite3.Connection, sql: str, params: Sequence[Any]) -> Row | None:
 
 def _all(db: sqlite3.Connection, sql: str, params: Sequence[Any]) -> list[Row]:
     return db.execute(sql, params).fetchall()
-
-
-def _commit_if_open(db: sqlite3.Connection) -> None:
-    if db.in_transaction:
-        try:
-            db.execute("COMMIT")
-        except sqlite3.Error:
-            _roll_back_quietly(db)
 
 
 def _roll_back_quietly(db: sqlite3.Connection) -> None:

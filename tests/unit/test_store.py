@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+import threading
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from reasoning.errors import StoreFailure, TraceUnreadable
 from reasoning.storage import open_store
 from reasoning.store.db import SQLITE
 from reasoning.store.schema import LATEST, MIGRATIONS
+from reasoning.store.sqlite import SqliteDatabase
 from reasoning.types import Chain, Trace
 from reasoning.vault.audit import Access
 from reasoning.vault.crypto import KeyRing, new_key
@@ -303,10 +305,6 @@ async def test_clients_that_leave_mid_transaction_never_leave_one_open(store):
 async def test_a_commit_dropped_by_a_cancelled_caller_still_ends_its_transaction(tmp_path):
     # When the store's thread was busy, a caller cancelled while its COMMIT waited in the queue
     # dropped the COMMIT: the transaction stayed open and every later BEGIN failed (fuzz run).
-    import threading
-
-    from reasoning.store.sqlite import SqliteDatabase
-
     db = await SqliteDatabase.open(tmp_path / "store.db")
     busy, queued = threading.Event(), asyncio.Event()
 
