@@ -1,4 +1,7 @@
-"""Request dependencies, as Annotated aliases over what the lifespan put on app.state."""
+"""Request dependencies, as Annotated aliases over what the lifespan put on app.state.
+
+Every one is `async def`, though none awaits: FastAPI runs a plain `def` dependency in its thread
+pool, a thread hop (and a seat among 40) per dependency per request."""
 
 from __future__ import annotations
 
@@ -18,38 +21,38 @@ from server.serving import Serving
 from server.settings import Settings
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     return request.app.state.services
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def get_settings(services: ServicesDep) -> Settings:
+async def get_settings(services: ServicesDep) -> Settings:
     return services.settings
 
 
-def get_metrics(services: ServicesDep) -> Metrics:
+async def get_metrics(services: ServicesDep) -> Metrics:
     return services.metrics
 
 
-def get_serving(services: ServicesDep) -> Serving:
+async def get_serving(services: ServicesDep) -> Serving:
     if services.serving is None:
         raise Unavailable("the model is still loading; retry shortly")
     return services.serving
 
 
-def get_store(services: ServicesDep) -> Store:
+async def get_store(services: ServicesDep) -> Store:
     return services.store
 
 
-def get_background(services: ServicesDep) -> BackgroundRunner:
+async def get_background(services: ServicesDep) -> BackgroundRunner:
     if services.background is None:
         raise Unavailable("the server is still starting; retry shortly")
     return services.background
 
 
-def get_request_id(request: Request) -> str:
+async def get_request_id(request: Request) -> str:
     return request.state.request_id
 
 
@@ -77,7 +80,7 @@ class Caller:
     request: Request
 
 
-def get_caller(principal: PrincipalDep, request_id: RequestIdDep, request: Request) -> Caller:
+async def get_caller(principal: PrincipalDep, request_id: RequestIdDep, request: Request) -> Caller:
     return Caller(principal, request_id, request)
 
 
