@@ -206,7 +206,7 @@ def check(soak: Soak, url: str) -> list[tuple[str, bool, str]]:
     cut = [r for r in soak.records if r.started <= killed <= r.ended and not r.completed]
     with sqlite3.connect(soak.data / "reasoning.db") as db:
         spend = dict(db.execute("SELECT key_id, SUM(spent_nanos) FROM spend GROUP BY key_id").fetchall())
-        held = db.execute("SELECT COUNT(*) FROM reservations").fetchone()[0]
+    held = held_reservations(soak.data)
     ledger_lines, balanced = [], True
     for name in ("rich", "poor"):
         acknowledged = sum(r.charged_nanos for r in completed if r.key == name)
@@ -231,6 +231,11 @@ def check(soak: Soak, url: str) -> list[tuple[str, bool, str]]:
     ]
 
 
+def held_reservations(data: Path) -> int:
+    with sqlite3.connect(data / "reasoning.db") as db:
+        return db.execute("SELECT COUNT(*) FROM reservations").fetchone()[0]
+
+
 def metric(url: str, name: str) -> float:
     lines = httpx.get(f"{url}/metrics", timeout=10).text.splitlines()
     return sum(float(line.rsplit(" ", 1)[1]) for line in lines if line.split("{")[0].split(" ")[0] == name)
@@ -253,7 +258,9 @@ def soak(minutes: float, concurrency: int = 6, seed: int = 7) -> tuple[bool, str
         try:
             state.kill_window = (state.kill_window[0], time.monotonic())
             drive(second, state, half, concurrency, rng, kill=False)
-            time.sleep(15)  # lapsed reservations (the kill's) are swept
+            sweep_deadline = time.monotonic() + 20  # lapsed reservations (the kill's) are swept
+            while held_reservations(state.data) and time.monotonic() < sweep_deadline:
+                time.sleep(0.5)
             results = check(state, second.url)
         finally:
             stop_server(second)

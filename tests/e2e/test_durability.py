@@ -1,6 +1,7 @@
-"""kill -9 under load: every response that completed has its trace committed and its cost
-settled, so a restart on the same store loses none of them (SQLite: WAL with full sync;
-PostgreSQL: the commit precedes the response's final byte)."""
+"""kill -9 under load on PostgreSQL, the store replicas share: every response that completed has
+its trace committed and its cost settled before its final byte, so a restart on the same store
+loses none of them; background responses queued or running at the kill end `failed` once their
+lease lapses, none lost. (SQLite, WAL with full sync, gets the same kill in the soak, test_soak.py.)"""
 
 from __future__ import annotations
 
@@ -24,6 +25,10 @@ REQUESTS = 32
 KILL_AFTER = 10  # completed responses before the kill; the rest are in flight or queued
 QUESTIONS = ("What is 734 * 869?", "What is 347 * 29?", "What is 4821 + 77?", "what is 86 x 45")
 BUDGET = Decimal("1")
+BACKGROUND = 3
+# Background responses that think far longer than the load takes to reach the kill.
+LONG_THINKING = {"reasoning": {"min_tokens": 900, "max_tokens": 950}}
+FINAL = {"completed", "incomplete", "failed", "cancelled"}
 TRACE_KEYS = "k1:" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWY="  # 32 bytes, base64
 
 
@@ -33,6 +38,13 @@ def create_key(env: dict, *args: str) -> str:
         cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True, timeout=60, check=True,
     ).stdout  # fmt: skip
     return out.rstrip("\n").split("\n")[-1]
+
+
+def start_in_background(url: str, headers: dict) -> str:
+    body = {"model": "tiny-reasoner", "input": "What is 734 * 869?", "background": True, **LONG_THINKING}
+    created = httpx.post(f"{url}/v1/responses", json=body, headers=headers, timeout=60)
+    assert created.status_code == 200, created.text
+    return created.json()["id"]
 
 
 class Load:
@@ -81,16 +93,19 @@ class Load:
         return final if done else None
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_kill_9_under_load_then_restart_loses_no_completed_trace(tmp_path, backend, request):
-    env = {"REASONING_DATA_DIR": str(tmp_path / "data"), "REASONING_RESERVATION_TTL_SECONDS": "2"}
-    if backend == "postgresql":
-        env |= {"REASONING_STORE_URL": request.getfixturevalue("postgres_server").fresh_store_url()}
-        env |= {"REASONING_TRACE_KEYS": TRACE_KEYS}
+def test_kill_9_under_load_then_restart_loses_no_completed_trace_and_no_background_response(tmp_path, postgres_server):
+    env = {
+        "REASONING_DATA_DIR": str(tmp_path / "data"),
+        "REASONING_RESERVATION_TTL_SECONDS": "2",
+        "REASONING_BACKGROUND_LEASE_SECONDS": "6",
+        "REASONING_STORE_URL": postgres_server.fresh_store_url(),
+        "REASONING_TRACE_KEYS": TRACE_KEYS,
+    }
     admin = create_key(env, "--role", "admin")
     user = create_key(env, "--role", "user", "--budget-usd", str(BUDGET))
     server = start_server(tmp_path, **env)
     load = Load(server.url, user)
+    background = [start_in_background(server.url, load.headers) for _ in range(BACKGROUND)]
     with ThreadPoolExecutor(max_workers=REQUESTS) as pool:
         futures = [pool.submit(load.one, i) for i in range(REQUESTS)]
         deadline = time.monotonic() + 240
@@ -117,5 +132,16 @@ def test_kill_9_under_load_then_restart_loses_no_completed_trace(tmp_path, backe
         remaining = httpx.get(f"{restarted.url}/v1/reasoning/traces", headers=load.headers).headers
         spent = BUDGET - Decimal(remaining["x-reasoning-budget-remaining-usd"])
         assert sum(completed.values()) <= spent <= BUDGET
+
+        def statuses() -> list[str]:
+            return [
+                httpx.get(f"{restarted.api}/responses/{i}", headers=load.headers, timeout=30).json()["status"]
+                for i in background
+            ]
+
+        deadline = time.monotonic() + 60  # the lease (6 s) lapses, the runner fails what it held
+        while not set(statuses()) <= FINAL and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert statuses() == ["failed"] * BACKGROUND  # unfinished at the kill, and none lost
     finally:
         stop_server(restarted)

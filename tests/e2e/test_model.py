@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import torch
@@ -31,10 +32,16 @@ def transformers_greedy(reference, text: str) -> str:
 def test_identical_greedy_outputs_on_20_problems(server, client, reference):
     rng = random.Random(2026)
     problems = [question(rng, sample_problem(rng, TIERS[i % 4])) for i in range(20)]
-    for text in problems:
+
+    def served(text: str) -> str:
         response = client.chat.completions.create(
             model="tiny-reasoner", messages=[{"role": "user", "content": text}], temperature=0, reasoning_effort="max"
         )
         stored = json.loads(server.trace_row(response.model_extra["reasoning"]["id"])["chains"])[0]
-        served = f"{stored['reasoning']}\n</think>\n{response.choices[0].message.content}"
-        assert served == transformers_greedy(reference, text), text
+        return f"{stored['reasoning']}\n</think>\n{response.choices[0].message.content}"
+
+    # The server answers all twenty at once, batched as in service; transformers then one by one.
+    with ThreadPoolExecutor(len(problems)) as pool:
+        answers = list(pool.map(served, problems))
+    for text, answer in zip(problems, answers, strict=True):
+        assert answer == transformers_greedy(reference, text), text

@@ -25,9 +25,10 @@ from devtools.server import START_TIMEOUT, Server, launch_server, start_server, 
 
 MODEL = "tiny-reasoner"
 HARD = "What is 734 * 869?"
-# Eight chains that think 500 tokens each, then answer: seconds of work even on an idle machine.
+# Four chains that think 400 tokens each, then answer: seconds of work even on an idle machine.
 # (Forcing one chain to think much longer than it would makes it babble to the context's end.)
-THINKS_A_WHILE = {"n": 8, "temperature": 0.7, "reasoning": {"min_tokens": 500}}
+CHAINS = 4
+THINKS_A_WHILE = {"n": CHAINS, "temperature": 0.7, "reasoning": {"min_tokens": 400}}
 THINKS_LONG = {"reasoning": {"min_tokens": 900, "max_tokens": 950}}  # many seconds of it
 EXIT_TIMEOUT = 60
 
@@ -132,14 +133,14 @@ def test_sigterm_refuses_new_work_finishes_what_runs_and_exits(tmp_path):
         # Every chain ran to its own end: a finish reason each, no error. (What they say is
         # the model's business: forced to think far past its natural length at temperature
         # 0.7, the tiny model sometimes babbles, even to the context's end.)
-        finishes = [None] * 8
+        finishes = [None] * CHAINS
         for event in events:
             for choice in event.get("choices", []):
                 finishes[choice["index"]] = choice["finish_reason"] or finishes[choice["index"]]
         assert all(finish in ("stop", "length") for finish in finishes), finishes
-        assert len(plain.body["choices"]) == 8
+        assert len(plain.body["choices"]) == CHAINS
         assert all(choice["finish_reason"] in ("stop", "length") for choice in plain.body["choices"])
-        assert plain.body["usage"]["completion_tokens_details"]["reasoning_tokens"] >= 8 * 300
+        assert plain.body["usage"]["completion_tokens_details"]["reasoning_tokens"] >= CHAINS * 400
 
         assert_exits_cleanly(server)
         statuses = sorted(line["status"] for line in access_lines(server))
