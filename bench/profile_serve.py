@@ -74,18 +74,21 @@ def summary(raw: Path, top: int) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 64])
-    parser.add_argument("--prompts", type=int, nargs="+", default=[24, 96], help="requests per concurrency")
+    parser.add_argument(
+        "--prompts", type=int, nargs="+", help="requests per concurrency (default 24 at 1 stream, else 96)"
+    )
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--kinds", nargs="+", choices=["ours", "vllm"], default=["ours"], help="vllm: `vllm serve`")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
+    counts = args.prompts or [24 if concurrency == 1 else 96 for concurrency in args.concurrency]
     RESULTS.mkdir(parents=True, exist_ok=True)
     rng = random.Random(args.seed)
     dataset = RESULTS / "hard.jsonl"
-    questions = [question(rng, sample_problem(rng, "hard")) for _ in range(max(args.prompts))]
+    questions = [question(rng, sample_problem(rng, "hard")) for _ in range(max(counts))]
     dataset.write_text("".join(json.dumps({"prompt": q}) + "\n" for q in questions))
     for kind in args.kinds:
-        for concurrency, prompts in zip(args.concurrency, args.prompts, strict=True):
+        for concurrency, prompts in zip(args.concurrency, counts, strict=True):
             name = f"{kind}-c{concurrency}"
             with servers.running(kind, RESULTS / name, extra=PEER[kind], **ENV[kind]) as (url, _, pid):
                 raw = RESULTS / f"{name}.txt"
