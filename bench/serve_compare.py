@@ -84,8 +84,11 @@ def measure(kind: str, run: int, args: argparse.Namespace, dataset: Path, probes
     with servers.running(kind, work / f"{kind}-{run}", extra=PEER[kind], **ENV[kind]) as (url, _, _):
         for concurrency in args.concurrency:
             prompts = args.prompts if concurrency > 1 else args.prompts_at_1
-            saved = client(url, dataset, prompts, concurrency, work / f"{kind}-{run}-c{concurrency}.json")
+            with servers.engine_occupancy(url) as running:
+                saved = client(url, dataset, prompts, concurrency, work / f"{kind}-{run}-c{concurrency}.json")
             rows[concurrency] = {metric: saved[metric] for metric in METRICS}
+            busy = [n for n in running if n > 0]  # not the start-up and the tail with nothing running
+            rows[concurrency]["mean_running"] = sum(busy) / len(busy) if busy else 0.0
             rows[concurrency]["mean_output_tokens"] = saved["total_output_tokens"] / saved["completed"]
         rows["first_answer_ms"] = 1000 * asyncio.run(first_answer_seconds(url, probes))
     return rows
@@ -94,8 +97,9 @@ def measure(kind: str, run: int, args: argparse.Namespace, dataset: Path, probes
 def report(runs: list[dict[str, dict]], concurrencies: list[int]) -> str:
     lines = [
         "| run | concurrency | ours output tok/s | vllm serve output tok/s | ratio | ours p50 e2e s | vllm p50 e2e s "
-        "| ratio | ours p99 e2e s | vllm p99 e2e s | ours req/s | vllm req/s | ours TTFT ms | vllm TTFT ms |",
-        "|" + "---|" * 14,
+        "| ratio | ours p99 e2e s | vllm p99 e2e s | ours req/s | vllm req/s | ours TTFT ms | vllm TTFT ms "
+        "| ours mean running | vllm mean running |",
+        "|" + "---|" * 16,
     ]
     for number, run in enumerate(runs, 1):
         for c in concurrencies:
@@ -105,7 +109,8 @@ def report(runs: list[dict[str, dict]], concurrencies: list[int]) -> str:
                 f"| {o['output_throughput'] / v['output_throughput']:.2f} | {o['median_e2el_ms'] / 1000:.2f} "
                 f"| {v['median_e2el_ms'] / 1000:.2f} | {o['median_e2el_ms'] / v['median_e2el_ms']:.2f} "
                 f"| {o['p99_e2el_ms'] / 1000:.2f} | {v['p99_e2el_ms'] / 1000:.2f} | {o['request_throughput']:.2f} "
-                f"| {v['request_throughput']:.2f} | {o['median_ttft_ms']:.0f} | {v['median_ttft_ms']:.0f} |"
+                f"| {v['request_throughput']:.2f} | {o['median_ttft_ms']:.0f} | {v['median_ttft_ms']:.0f} "
+                f"| {o['mean_running']:.2f} | {v['mean_running']:.2f} |"
             )
     lines += ["", "| run | ours time to first answer token, p50 ms | vllm serve's | ratio |", "|---|---|---|---|"]
     for number, run in enumerate(runs, 1):

@@ -5,8 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from contextlib import contextmanager
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
+
+import httpx
 
 from devtools.processes import free_port, stop_group, wait_ready
 
@@ -45,3 +49,30 @@ def running(
         yield url, ready, process.pid
     finally:
         stop_group(process)
+
+
+def metric(url: str, name: str) -> float:
+    """The sum of a Prometheus metric's samples, from a live scrape of the server at `url`."""
+    lines = httpx.get(f"{url}/metrics", timeout=10).text.splitlines()
+    return sum(float(line.rsplit(" ", 1)[1]) for line in lines if line.split("{")[0].split(" ")[0] == name)
+
+
+@contextmanager
+def engine_occupancy(url: str, every: float = 0.1) -> Iterator[list[float]]:
+    """`vllm:num_requests_running`, sampled every `every` seconds while the block runs: how full
+    a front end keeps the engine (a slot idle between one request and the next shows here)."""
+    samples: list[float] = []
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(every):
+            with suppress(httpx.HTTPError):
+                samples.append(metric(url, "vllm:num_requests_running"))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        yield samples
+    finally:
+        done.set()
+        sampler.join()

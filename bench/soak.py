@@ -40,6 +40,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.servers import metric
 from devtools import vault
 from devtools.server import ROOT, Server, start_server, stop_server
 from reasoning.pricing import Money
@@ -234,11 +235,6 @@ def check(soak: Soak, url: str) -> list[tuple[str, bool, str]]:
 def held_reservations(data: Path) -> int:
     with sqlite3.connect(data / "reasoning.db") as db:
         return db.execute("SELECT COUNT(*) FROM reservations").fetchone()[0]
-
-
-def metric(url: str, name: str) -> float:
-    lines = httpx.get(f"{url}/metrics", timeout=10).text.splitlines()
-    return sum(float(line.rsplit(" ", 1)[1]) for line in lines if line.split("{")[0].split(" ")[0] == name)
 
 
 def soak(minutes: float, concurrency: int = 6, seed: int = 7) -> tuple[bool, str]:
