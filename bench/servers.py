@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 
 from devtools.processes import free_port, stop_group, wait_ready
+from devtools.server import metric
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "models" / "tiny-reasoner"
@@ -49,12 +50,6 @@ def running(
         yield url, ready, process.pid
     finally:
         stop_group(process)
-
-
-def metric(url: str, name: str) -> float:
-    """The sum of a Prometheus metric's samples, from a live scrape of the server at `url`."""
-    lines = httpx.get(f"{url}/metrics", timeout=10).text.splitlines()
-    return sum(float(line.rsplit(" ", 1)[1]) for line in lines if line.split("{")[0].split(" ")[0] == name)
 
 
 @contextmanager

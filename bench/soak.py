@@ -35,14 +35,14 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
-from bench.servers import metric
 from devtools import vault
-from devtools.server import ROOT, Server, start_server, stop_server
+from devtools.server import ROOT, Server, metric, start_server, stop_server
 from reasoning.pricing import Money
 from server.settings import Settings
 
@@ -233,7 +233,7 @@ def check(soak: Soak, url: str) -> list[tuple[str, bool, str]]:
 
 
 def held_reservations(data: Path) -> int:
-    with sqlite3.connect(data / "reasoning.db") as db:
+    with closing(sqlite3.connect(data / "reasoning.db")) as db:  # polled: each connection closed
         return db.execute("SELECT COUNT(*) FROM reservations").fetchone()[0]
 
 

@@ -39,16 +39,20 @@ class Server:
         return vault.trace_row(self.data_dir, trace_id)
 
     def metric(self, name: str, **labels: str) -> float:
-        """Sum of a metric's samples whose labels include `labels`, from a live scrape."""
-        total = 0.0
-        for line in httpx.get(f"{self.url}/metrics", timeout=10).text.splitlines():
-            if not line.startswith(name) or line.startswith("#"):
-                continue
-            series, value = line.rsplit(" ", 1)
-            head = series.split("{", 1)[0]
-            if head == name and all(f'{k}="{v}"' in series for k, v in labels.items()):
-                total += float(value)
-        return total
+        return metric(self.url, name, **labels)
+
+
+def metric(url: str, name: str, **labels: str) -> float:
+    """Sum of a metric's samples whose labels include `labels`, from a live scrape of `url`."""
+    total = 0.0
+    for line in httpx.get(f"{url}/metrics", timeout=10).text.splitlines():
+        if not line.startswith(name) or line.startswith("#"):
+            continue
+        series, value = line.rsplit(" ", 1)
+        head = series.split("{", 1)[0]
+        if head == name and all(f'{k}="{v}"' in series for k, v in labels.items()):
+            total += float(value)
+    return total
 
 
 def start_server(tmp: Path, **env: str) -> Server:
