@@ -1,0 +1,234 @@
+"""The reasoning chain of one problem: column work, a check by casting out nines, and repair.
+
+    347*29                  the problem, larger factor first
+    ~300*30=9000            an estimate from one significant digit of each number: when a
+                            budget cuts the work short, the answer can still be close
+    347*20                  one block per non-zero digit of the multiplier, the largest
+    7*2=14,4                  place first; one line per column: the step, then the digits
+    4*2+1=9,94                so far
+    3*2=6,694
+    =6940                   the block's value, shifted by its digit's place
+    347*9
+    ...
+    =3123
+    6940+3123               partial products are added into a running total, so a chain
+    0+3=3,3                 cut short already holds the largest of them; operands of
+    ...                     different lengths are written aligned (65040+00813)
+    0+0+1=1,10063
+    =10063                  the result
+    check 347*29            verified by an independent route, casting out nines: each
+    347:3,7,5                 number's digits summed mod 9, one digit per step
+    29:2,2
+    5*2=10,1                  the operands' residues combined as the problem combines them
+    10063:1,1,1,7,1           the result's residue
+    1=1 ok                  equal: done. Unequal ("1=4 wrong"): the work is redone by the
+                            other route (`redo 29*347`, the operands swapped), then checked
+
+A slip (a wrong digit, a wrong carry, a bad copy) can be injected into any computation: the
+slipped character is not trained, so the model never learns to slip, but everything after it
+is. The work goes on from what was written, the check catches the slip (every injected slip
+changes the result by a multiple of a power of ten that nine does not divide), and the redo
+repairs it. After an "ok" a chain may also verify again by the other route, as reasoners that
+overthink do: when the server suppresses the end of thinking (budget forcing), the model's
+next choice is another verification, not noise.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+CHECK, REDO, OK, WRONG = "check ", "redo ", " ok", " wrong"
+
+
+@dataclass
+class Chain:
+    """The chain's text as (text, trained) pieces; a slipped character is the one untrained piece."""
+
+    pieces: list[tuple[str, bool]] = field(default_factory=list)
+
+    def add(self, text: str, trained: bool = True) -> None:
+        if self.pieces and self.pieces[-1][1] == trained:
+            self.pieces[-1] = (self.pieces[-1][0] + text, trained)
+        else:
+            self.pieces.append((text, trained))
+
+    def line(self, *parts: str | tuple[str, bool]) -> None:
+        if self.pieces:
+            self.add("\n")
+        for part in parts:
+            self.add(*((part, True) if isinstance(part, str) else part))
+
+    @property
+    def text(self) -> str:
+        return "".join(text for text, _ in self.pieces)
+
+
+class Slip:
+    """Writes one wrong digit at the `at`-th chance to slip; `at=None` never slips."""
+
+    def __init__(self, rng: random.Random | None = None, at: int | None = None) -> None:
+        self.rng, self.at, self.chances = rng, at, 0
+
+    def digit(self, true: int, allow_zero: bool = True) -> tuple[str, bool]:
+        """The digit written for `true`, and whether it is trained (a slip is not)."""
+        chance, self.chances = self.chances, self.chances + 1
+        if chance != self.at or self.rng is None:
+            return str(true), True
+        # Never off by 9 (0 for 9): casting out nines could not see it.
+        wrong = [d for d in range(10) if d != true and abs(d - true) != 9 and (allow_zero or d)]
+        return str(self.rng.choice(wrong)), False
+
+
+def _add(chain: Chain, slip: Slip, x: int, y: int, estimate: str | None = None) -> int:
+    """x+y in columns, operands aligned; returns the sum as written. A problem that is a sum
+    writes its estimate right after the aligned operands, as the first generation did."""
+    width = max(len(str(x)), len(str(y)))
+    xs, ys = str(x).zfill(width), str(y).zfill(width)
+    copied = [slip.digit(int(ch)) for ch in ys]  # a bad copy of the second operand
+    chain.line(xs, "+", *copied)
+    if estimate:
+        chain.line(estimate)
+    digits, carry = "", 0
+    for i, (dx, (dy, _)) in enumerate(zip(map(int, reversed(xs)), reversed(copied), strict=True)):
+        total = dx + int(dy) + carry
+        tens, (unit, ok) = total // 10, slip.digit(total % 10, allow_zero=i < width - 1 or total >= 10)
+        digits = unit + digits
+        chain.line(f"{dx}+{dy}{'+1' if carry else ''}=", str(tens) if tens else "", (unit, ok), f",{digits}")
+        carry = tens
+    if carry:
+        digits = "1" + digits
+        chain.line(f"0+0+1=1,{digits}")
+    chain.line(f"={int(digits)}")
+    return int(digits)
+
+
+def _times_digit(chain: Chain, slip: Slip, x: int, digit: int, place: int) -> int:
+    """x times one digit of the multiplier at its place; returns the shifted block as written."""
+    chain.line(f"{x}*{digit}{'0' * place}")
+    digits, carry = "", 0
+    xs = str(x)[::-1]
+    for i, ch in enumerate(xs):
+        product = int(ch) * digit + carry
+        last = i == len(xs) - 1
+        tens, (unit, ok) = product // 10, slip.digit(product % 10, allow_zero=not last or product >= 10)
+        head = str(tens) if tens else ""
+        digits = (head + unit if last else unit) + digits
+        chain.line(f"{ch}*{digit}{f'+{carry}' if carry else ''}=", head, (unit, ok), f",{digits}")
+        carry = tens
+    value = int(digits) * 10**place
+    chain.line(f"={value}")
+    return value
+
+
+def _multiply(chain: Chain, slip: Slip, big: int, small: int) -> int:
+    if small == 0:
+        chain.line("=0")
+        return 0
+    total: int | None = None
+    # Largest block first, so a chain cut short already holds the biggest partial products
+    # and the answer forced from it lands near the true value.
+    digits = str(small)
+    for place, ch in zip(range(len(digits) - 1, -1, -1), digits, strict=True):
+        if ch == "0":
+            continue
+        partial = _times_digit(chain, slip, big, int(ch), place)
+        total = partial if total is None else _add(chain, slip, total, partial)
+    assert total is not None
+    return total
+
+
+def _leading(n: int) -> int:
+    """n rounded to one significant digit."""
+    scale = 10 ** (len(str(n)) - 1)
+    return (n + scale // 2) // scale * scale
+
+
+def estimate_line(x: int, y: int, op: str) -> str:
+    ex, ey = _leading(x), _leading(y)
+    return f"~{ex}{op}{ey}={ex + ey if op == '+' else ex * ey}"
+
+
+def _residues(chain: Chain, n: int) -> int:
+    """n's digits summed mod 9, one digit per step: `347:3,7,5`."""
+    steps, r = [], 0
+    for ch in str(n):
+        r = (r + int(ch)) % 9
+        steps.append(str(r))
+    chain.line(f"{n}:{','.join(steps)}")
+    return r
+
+
+def _check(chain: Chain, x: int, y: int, op: str, result: int) -> bool:
+    """Casting out nines: the residues of x and y, combined, against the result's."""
+    chain.line(f"{CHECK}{x}{op}{y}")
+    rx, ry = _residues(chain, x), _residues(chain, y)
+    combined = rx + ry if op == "+" else rx * ry
+    chain.line(f"{rx}{op}{ry}={combined},{combined % 9}")
+    rr = _residues(chain, result)
+    passed = rr == combined % 9
+    chain.line(f"{combined % 9}={rr}{OK if passed else WRONG}")
+    return passed
+
+
+def _compute(chain: Chain, slip: Slip, x: int, y: int, op: str, estimate: str | None = None) -> int:
+    return _add(chain, slip, x, y, estimate) if op == "+" else _multiply(chain, slip, x, y)
+
+
+def _count_chances(x: int, y: int, op: str) -> int:
+    slip = Slip()
+    _compute(Chain(), slip, x, y, op)
+    return slip.chances
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How one chain goes: which computations slip, and how often it verifies again after an ok."""
+
+    slips: tuple[bool, ...] = ()  # per computation, in order: does it slip?
+    extra_checks: int = 0  # verifications by the other route after the first "ok"
+    max_computations: int = 4
+    checks: bool = True  # False: the first generation's chain, the column work alone
+
+
+def operands(a: int, b: int, op: str) -> tuple[int, int]:
+    """The first route's order: a product's longer factor first (the multiplier has fewer blocks)."""
+    if op == "+":
+        return a, b
+    return tuple(sorted((a, b), key=lambda n: (len(str(n)), n == a), reverse=True))  # type: ignore[return-value]
+
+
+def chain_for(a: int, b: int, op: str, rng: random.Random | None = None, plan: Plan = Plan()) -> Chain:
+    """The whole chain: first route, check, and redo by alternating routes until a check passes
+    (and `plan.extra_checks` more after that); the result last checked ok is the answer."""
+    x, y = operands(a, b, op)
+    chain = Chain()
+    estimate: str | None = estimate_line(x, y, op)
+    if op == "*":
+        chain.line(f"{x}{op}{y}")
+        chain.line(estimate)
+        estimate = None
+    passes, computations = 0, 0
+    while computations < plan.max_computations:
+        if computations:
+            x, y = y, x
+            chain.line(f"{REDO}{x}{op}{y}")
+        chances = _count_chances(x, y, op)
+        # The last computation allowed never slips, so every chain ends on a result its check passed.
+        last = computations + 1 == plan.max_computations
+        slips = not last and chances and computations < len(plan.slips) and plan.slips[computations]
+        slip = Slip(rng, rng.randrange(chances)) if slips and rng else Slip()
+        result = _compute(chain, slip, x, y, op, None if computations else estimate)
+        computations += 1
+        if not plan.checks:
+            break
+        if _check(chain, x, y, op, result):
+            passes += 1
+            if passes > plan.extra_checks:
+                break
+    return chain
+
+
+def reasoning_lines(a: int, b: int, op: str) -> list[str]:
+    """The clean chain (no slip, no extra check), one step per line."""
+    return chain_for(a, b, op).text.split("\n")
