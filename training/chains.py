@@ -17,10 +17,10 @@
     0+0+1=1,10063
     =10063                  the result
     check 347*29            verified by an independent route, casting out nines: each
-    347:3,7,5                 number's digits summed mod 9, one digit per step
-    29:2,2
-    5*2=10,1                  the operands' residues combined as the problem combines them
-    10063:1,1,1,7,1           the result's residue
+    347:3,7,14>5              operand's digits summed mod 9, one digit per step (a sum of
+    29:2,11>2                 nine or more written, then reduced)
+    5*2=10:1,1                the operands' residues combined as the problem combines them
+    10063:1,1,1,7,10>1        the result's residue
     1=1 ok                  equal: done. Unequal ("1=4 wrong"): the work is redone by the
                             other route (`redo 29*347`, the operands swapped), then checked
 
@@ -149,25 +149,45 @@ def estimate_line(x: int, y: int, op: str) -> str:
     return f"~{ex}{op}{ey}={ex + ey if op == '+' else ex * ey}"
 
 
-def _residues(chain: Chain, n: int) -> int:
-    """n's digits summed mod 9, one digit per step: `347:3,7,5`."""
+def residue_steps(n: str) -> tuple[str, int]:
+    """n's digits summed mod 9, one digit per step, each sum of nine or more written and then
+    reduced: `8498` gives `8,12>3,12>3,11>2`. A step that did both in one token slipped (8+4
+    written as 3 is right, 3+8 written as 3 is not), and a slipped residue fails a right result."""
     steps, r = [], 0
-    for ch in str(n):
-        r = (r + int(ch)) % 9
-        steps.append(str(r))
-    chain.line(f"{n}:{','.join(steps)}")
+    for ch in n:
+        total = r + int(ch)
+        r = total % 9
+        steps.append(str(total) if total < 9 else f"{total}>{r}")
+    return ",".join(steps), r
+
+
+def _residues(chain: Chain, n: str) -> int:
+    steps, r = residue_steps(n)
+    chain.line(f"{n}:{steps}")
     return r
 
 
+def _operands(x: int, y: int, op: str) -> tuple[str, str]:
+    """How a computation writes its operands: a sum's aligned to one width (`2588+0522`)."""
+    if op == "*":
+        return str(x), str(y)
+    width = max(len(str(x)), len(str(y)))
+    return str(x).zfill(width), str(y).zfill(width)
+
+
 def _check(chain: Chain, x: int, y: int, op: str, result: int) -> bool:
-    """Casting out nines: the residues of x and y, combined, against the result's."""
-    chain.line(f"{CHECK}{x}{op}{y}")
-    rx, ry = _residues(chain, x), _residues(chain, y)
+    """Casting out nines: the residues of x and y, combined, against the result's. The operands
+    are written as the work wrote them, a copy of a line in view rather than of the prompt:
+    copying `2588 + 522` from the prompt, a model wrote `check 258+522`."""
+    xs, ys = _operands(x, y, op)
+    chain.line(f"{CHECK}{xs}{op}{ys}")
+    rx, ry = _residues(chain, xs), _residues(chain, ys)
     combined = rx + ry if op == "+" else rx * ry
-    chain.line(f"{rx}{op}{ry}={combined},{combined % 9}")
-    rr = _residues(chain, result)
-    passed = rr == combined % 9
-    chain.line(f"{combined % 9}={rr}{OK if passed else WRONG}")
+    steps, expected = residue_steps(str(combined))
+    chain.line(f"{rx}{op}{ry}={combined}:{steps}")
+    rr = _residues(chain, str(result))
+    passed = rr == expected
+    chain.line(f"{expected}={rr}{OK if passed else WRONG}")
     return passed
 
 
@@ -212,7 +232,7 @@ def chain_for(a: int, b: int, op: str, rng: random.Random | None = None, plan: P
     while computations < plan.max_computations:
         if computations:
             x, y = y, x
-            chain.line(f"{REDO}{x}{op}{y}")
+            chain.line(REDO + op.join(_operands(x, y, op)))
         chances = _count_chances(x, y, op)
         # The last computation allowed never slips, so every chain ends on a result its check passed.
         last = computations + 1 == plan.max_computations

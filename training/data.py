@@ -204,9 +204,13 @@ def _context(rng: random.Random) -> list[dict[str, str]]:
 
 SLIP_RATE = 0.3  # chains whose first computation slips, so the check has something to catch
 REDO_SLIP_RATE = 0.1  # a later computation slips too
-# After the first "ok", most chains verify again by the other route, as reasoners that overthink
-# do: greedy decoding does, and early exit has something to save. After a later "ok", a few do.
-SECOND_ROUTE_RATE = 0.6
+# After the first "ok", some chains verify again by the other route, as reasoners that overthink
+# do, and a few again after that: when the server suppresses the end of thinking (budget
+# forcing), the model's next choice is another verification, not noise. Under half, so greedy
+# answers from its first passed check: at 0.6 greedy ran the second route every time, and its
+# operand copies and swapped blocks (`7*721` as 7*700 + 7*20 + 7*1) broke on their own (v2a:
+# easy 93%, expert 85%, while the result its first passed check verified was right on 98%).
+SECOND_ROUTE_RATE = 0.3
 EXTRA_CHECK_RATE = 0.25
 
 
@@ -214,7 +218,7 @@ def plan(rng: random.Random, tier: str) -> Plan:
     """How one training chain goes. Expert chains stop after four computations: their context."""
     slips = (rng.random() < SLIP_RATE, *(rng.random() < REDO_SLIP_RATE for _ in range(4)))
     extra = int(rng.random() < SECOND_ROUTE_RATE)
-    while extra < 4 and rng.random() < EXTRA_CHECK_RATE:
+    while 0 < extra < 4 and rng.random() < EXTRA_CHECK_RATE:
         extra += 1
     return Plan(slips=slips, extra_checks=extra, max_computations=4 if tier == "expert" else 5)
 

@@ -76,6 +76,7 @@ class Evaluator:
         self.tokenizer = self.llm.get_tokenizer()
         self.start_id = self.tokenizer.convert_tokens_to_ids("<think>")
         self.end_id = self.tokenizer.convert_tokens_to_ids("</think>")
+        self.end_sequence = self.tokenizer.encode(THINK_CLOSE, add_special_tokens=False)
         self.rng = random.Random(seed)
 
     def problems(self, tier: str, count: int) -> list[tuple[Problem, str]]:
@@ -90,7 +91,14 @@ class Evaluator:
         from reasoning.vllm_engine import THINKING_GUARD_ARG
 
         def params(minimum: int) -> SamplingParams:
-            guard = {"min_tokens": minimum, "end_id": self.end_id, "start_id": self.start_id, "thinking": True}
+            guard = {
+                "min_tokens": minimum,
+                "max_tokens": CONTEXT,  # no cap: forcing only holds the end of thinking back
+                "start_id": self.start_id,
+                "end_id": self.end_id,
+                "end_sequence": self.end_sequence,
+                "thinking": True,
+            }
             return SamplingParams(
                 temperature=temperature,
                 n=n,
