@@ -125,6 +125,19 @@ def table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
 
 
+def greedy_row(name: str, full: list[Result], off: list[Result]) -> list[str]:
+    """A row of the greedy table: with full reasoning, then with thinking disabled."""
+    return [
+        name,
+        str(len(full)),
+        pct(sum(r.correct for r in full) / len(full)),
+        pct(sum(r.answer is not None for r in full) / len(full)),
+        f"{sum(len(r.reasoning_ids) for r in full) / len(full):.0f}",
+        pct(sum(r.correct for r in off) / len(off)),
+        pct(sum(r.answer is not None for r in off) / len(off)),
+    ]
+
+
 def evaluate(args: argparse.Namespace) -> tuple[str, dict]:
     ev = Evaluator(args.model, args.seed)
     started = time.monotonic()
@@ -132,33 +145,10 @@ def evaluate(args: argparse.Namespace) -> tuple[str, dict]:
     full = {tier: ev.greedy(cases[tier]) for tier in TIERS}
     off = {tier: ev.greedy(cases[tier], thinking=False) for tier in TIERS}
     sections = ["### Greedy decoding, full reasoning vs thinking disabled\n"]
-    rows = []
-    for tier in TIERS:
-        f, o = full[tier], off[tier]
-        rows.append(
-            [
-                tier,
-                str(len(f)),
-                pct(sum(r.correct for r in f) / len(f)),
-                pct(sum(r.answer is not None for r in f) / len(f)),
-                f"{sum(len(r.reasoning_ids) for r in f) / len(f):.0f}",
-                pct(sum(r.correct for r in o) / len(o)),
-                pct(sum(r.answer is not None for r in o) / len(o)),
-            ]
-        )
     everything = [r for t in TIERS for r in full[t]]
     no_think = [r for t in TIERS for r in off[t]]
-    rows.append(
-        [
-            "all",
-            str(len(everything)),
-            pct(sum(r.correct for r in everything) / len(everything)),
-            pct(sum(r.answer is not None for r in everything) / len(everything)),
-            f"{sum(len(r.reasoning_ids) for r in everything) / len(everything):.0f}",
-            pct(sum(r.correct for r in no_think) / len(no_think)),
-            pct(sum(r.answer is not None for r in no_think) / len(no_think)),
-        ]
-    )
+    rows = [greedy_row(tier, full[tier], off[tier]) for tier in TIERS]
+    rows.append(greedy_row("all", everything, no_think))
     sections.append(
         table(
             [
