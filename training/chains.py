@@ -21,8 +21,10 @@
     29:2,2+9=11>2             nine or more written, then reduced)
     5*2=10:1,1+0=1            the operands' residues combined as the problem combines them
     10063:1,1+0=1,1+0=1,...   the result's residue
-    1=1 ok 10063            equal: done, the result restated. Unequal ("1=4 wrong"): the work
-                            is redone, then checked, or verified by agreeing ("same 10063")
+    1=1 ok 10063            equal: done, the result restated. Unequal ("1=4 wrong 10053"): the
+                            work is redone by the same route and compared with the result before
+    redo 347*29               it ("10063 vs 10053 differ"), then checked; or, equal to it
+    ...                       ("10063 vs 10063 same"), verified by agreeing
 
 A slip (a wrong digit, a wrong carry, a bad copy) can be injected into any computation: the
 slipped character is not trained, so the model never learns to slip, but everything after it
@@ -32,6 +34,11 @@ repairs it. A check can slip too (a bad copy of an operand): then the redo agree
 result it failed, and two equal computations verify it. After an "ok" a chain may also
 verify again, as reasoners that overthink do: when the server suppresses the end of thinking
 (budget forcing), the model's next choice is another verification, not noise.
+
+Every redo writes its result beside the one before it and says whether they agree. A bare
+"same 83700" after a redo was learnt as what follows a redo, not as a comparison: forced to
+think longer, v2e's redos that dropped a block said "same" to a different verified result
+and answered it (hard: 100% greedy, 92% at 1.5x the natural length).
 """
 
 from __future__ import annotations
@@ -39,7 +46,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-CHECK, REDO, OK, WRONG, SAME = "check ", "redo ", " ok", " wrong", "same"
+CHECK, REDO, OK, WRONG, SAME, DIFFER = "check ", "redo ", " ok", " wrong", " same", " differ"
 
 
 @dataclass
@@ -59,6 +66,13 @@ class Chain:
             self.add("\n")
         for part in parts:
             self.add(*((part, True) if isinstance(part, str) else part))
+
+    def extend(self, other: Chain) -> None:
+        """`other`'s lines after this chain's."""
+        if self.pieces and other.pieces:
+            self.add("\n")
+        for text, trained in other.pieces:
+            self.add(text, trained)
 
     @property
     def text(self) -> str:
@@ -196,7 +210,7 @@ def _check(chain: Chain, slip: Slip, x: int, y: int, op: str, result: int) -> bo
     passed = rr == expected
     # A verified result is restated on its verdict line: the answer copies it from the line
     # above, not from before the check (copied from there, 150788 was answered as 15078).
-    chain.line(f"{expected}={rr}{OK} {result}" if passed else f"{expected}={rr}{WRONG}")
+    chain.line(f"{expected}={rr}{OK if passed else WRONG} {result}")
     return passed
 
 
@@ -217,7 +231,7 @@ class Plan:
 
     slips: tuple[bool, ...] = ()  # per computation, in order: does it slip?
     check_slips: tuple[bool, ...] = ()  # per check, in order: does a right result's check slip?
-    extra_checks: int = 0  # verifications by the other route after the first "ok"
+    extra_checks: int = 0  # redos that verify again after the first "ok"
     max_computations: int = 4
     checks: bool = True  # False: the first generation's chain, the column work alone
 
@@ -238,11 +252,10 @@ def _slip(rng: random.Random | None, planned: tuple[bool, ...], index: int, chan
 def chain_for(a: int, b: int, op: str, rng: random.Random | None = None, plan: Plan = Plan()) -> Chain:
     """The whole chain: first route, check, and redo until a result is verified (and
     `plan.extra_checks` more times after that); the result last verified is the answer. A
-    result is verified by its check, or by a redo that comes to the same result ("same"): a
-    check that slips fails a right result, and the redo then agrees with it. The redo swaps
-    the factors of a hard or expert product, a route the first generation knows; other
-    swapped redos went astray (a sum's operands realigned and miscopied, `3*445` worked as
-    3*400+3*40+3*5, `29*92` redone as `92*25`), so those are redone as first done."""
+    result is verified by its check, or by a redo that comes to the same result: a check
+    that slips fails a right result, and the redo then agrees with it. A redo copies the
+    first route: swapped factors went astray (`310*278` redone as 310*200 + 310*70, a block
+    dropped; a sum's operands realigned and miscopied; `3*445` worked as 3*400+3*40+3*5)."""
     x, y = operands(a, b, op)
     chain = Chain()
     estimate: str | None = estimate_line(x, y, op)
@@ -253,19 +266,27 @@ def chain_for(a: int, b: int, op: str, rng: random.Random | None = None, plan: P
     passes, computations, checks, previous = 0, 0, 0, None
     while computations < plan.max_computations:
         if computations:
-            if op == "*" and min(len(str(x)), len(str(y))) >= 3:
-                x, y = y, x
             chain.line(REDO + op.join(_operands(x, y, op)))
         # The last computation allowed never slips, so every chain ends on a verified result.
         last = computations + 1 == plan.max_computations
         slip = Slip() if last else _slip(rng, plan.slips, computations, _count_chances(x, y, op))
-        result = _compute(chain, slip, x, y, op, None if computations else estimate)
+        work = Chain()
+        result = _compute(work, slip, x, y, op, None if computations else estimate)
+        right = result == (a * b if op == "*" else a + b)
+        if result == previous and not right:
+            # The same slip again (a one-digit multiplier has few places to slip): it would
+            # "agree" with a wrong result, so this redo is drawn without one.
+            work = Chain()
+            result = _compute(work, Slip(), x, y, op)
+            right = True
+        chain.extend(work)
         computations += 1
         if not plan.checks:
             break
-        right = result == (a * b if op == "*" else a + b)
-        if result == previous and right:
-            chain.line(f"{SAME} {result}")
+        agrees = result == previous
+        if previous is not None:
+            chain.line(f"{result} vs {previous}{SAME if agrees else DIFFER}")
+        if agrees:
             passed = True
         else:
             # Only a right result's check slips, and only where the slip shows: a product's check

@@ -2,7 +2,7 @@
 
 Every example is generated on the fly from a seed, so a run is reproducible and evaluation
 can draw held-out problems from a fresh seed. The reasoning itself (column work, a check by
-casting out nines, repair by another route) is written by `training.chains`.
+casting out nines, repair by a redo) is written by `training.chains`.
 """
 
 from __future__ import annotations
@@ -209,13 +209,13 @@ REDO_SLIP_RATE = 0.1  # a later computation slips too
 # (v2c: 8 of 200 easy chains failed a check, 5 of them on a right result, and only 3 of the 8
 # ended right, the redo going astray).
 CHECK_SLIP_RATE = 0.15
-# After the first "ok", some chains verify again by the other route, as reasoners that overthink
+# After the first "ok", some chains verify again by a redo, as reasoners that overthink
 # do, and a few again after that: when the server suppresses the end of thinking (budget
 # forcing), the model's next choice is another verification, not noise. Under half, so greedy
-# answers from its first passed check: at 0.6 greedy ran the second route every time, and its
+# answers from its first passed check: at 0.6 greedy redid by a second route every time, and its
 # operand copies and swapped blocks (`7*721` as 7*700 + 7*20 + 7*1) broke on their own (v2a:
 # easy 93%, expert 85%, while the result its first passed check verified was right on 98%).
-SECOND_ROUTE_RATE = 0.3
+VERIFY_AGAIN_RATE = 0.3
 EXTRA_CHECK_RATE = 0.25
 
 
@@ -223,7 +223,7 @@ def plan(rng: random.Random, tier: str) -> Plan:
     """How one training chain goes. Expert chains stop after four computations: their context."""
     slips = (rng.random() < SLIP_RATE, *(rng.random() < REDO_SLIP_RATE for _ in range(4)))
     check_slips = tuple(rng.random() < CHECK_SLIP_RATE for _ in range(5))
-    extra = int(rng.random() < SECOND_ROUTE_RATE)
+    extra = int(rng.random() < VERIFY_AGAIN_RATE)
     while 0 < extra < 4 and rng.random() < EXTRA_CHECK_RATE:
         extra += 1
     return Plan(slips, check_slips, extra, max_computations=4 if tier == "expert" else 5)

@@ -11,7 +11,7 @@ from transformers import PreTrainedTokenizerFast
 PAD, IM_START, IM_END, UNK = "<|endoftext|>", "<|im_start|>", "<|im_end|>", "<unk>"
 THINK_START, THINK_END = "<think>", "</think>"
 SPECIAL = (PAD, IM_START, IM_END, UNK)
-# An expert chain verified by both routes runs to about 1,400 tokens, three computations to about
+# An expert chain verified twice runs to about 1,400 tokens, three computations to about
 # 2,100: room for both, and for budget forcing past them.
 CONTEXT = 4096
 CHARACTERS = (*string.printable[:95], "\n", "×", "÷", "−", "’")

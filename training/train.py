@@ -5,7 +5,7 @@ python -m training.train --out models/tiny-reasoner
 Two stages. `columns` is the first generation's recipe, unchanged: column work alone, short
 chains, so the model sees about 165,000 problems and learns to read every phrasing of a prompt
 and to do the columns. `checks` then teaches, from those weights, what the second generation
-adds: the check, the redo, the second route, and the expert tier. Trained from scratch on the
+adds: the check, the redo, and the expert tier. Trained from scratch on the
 checked chains alone (a chain 2-5x longer, so 25,000 problems in the same time), a model misread
 its prompts (`7*15` worked as `17*7`) and fell to 35-60% on the tiers the first generation had
 at 99-100%. `--stages checks --init DIR` runs the second stage from a first stage's weights.
@@ -34,7 +34,7 @@ NO_THINK_RATE = 0.05  # enable_thinking=False
 @dataclass(frozen=True)
 class Stage:
     tier_weights: dict[str, float]
-    checks: bool  # chains carry checks, redos and second routes
+    checks: bool  # chains carry checks and redos
     plain_share: float  # of those, chains that are still the column work alone
     steps: int
     lr: float
