@@ -32,8 +32,8 @@ is. The work goes on from what was written, the check catches the slip (every in
 changes the result by a multiple of a power of ten that nine does not divide), and the redo
 repairs it. A check can slip too (a bad copy of an operand): then the redo agrees with the
 result it failed, and two equal computations verify it. After an "ok" a chain may also
-verify again, as reasoners that overthink do: when the server suppresses the end of thinking
-(budget forcing), the model's next choice is another verification, not noise.
+check again, as reasoners that overthink do: when the server suppresses the end of thinking
+(budget forcing), the model's next choice is another check, not noise.
 
 Every redo writes its result beside the one before it and says whether they agree. A bare
 "same 83700" after a redo was learnt as what follows a redo, not as a comparison: forced to
@@ -218,6 +218,21 @@ def _compute(chain: Chain, slip: Slip, x: int, y: int, op: str, estimate: str | 
     return _add(chain, slip, x, y, estimate) if op == "+" else _multiply(chain, slip, x, y)
 
 
+def _computation(
+    chain: Chain, slip: Slip, x: int, y: int, op: str, estimate: str | None, previous: int | None, value: int
+) -> int:
+    """One computation, written into the chain; returns its result. A slip that would repeat
+    the result before it (a one-digit multiplier has few places to slip) would "agree" with a
+    wrong result, so that redo is drawn without one."""
+    work = Chain()
+    result = _compute(work, slip, x, y, op, estimate)
+    if result == previous != value:
+        work = Chain()
+        result = _compute(work, Slip(), x, y, op, estimate)
+    chain.extend(work)
+    return result
+
+
 def _count_chances(x: int, y: int, op: str) -> int:
     slip = Slip()
     _compute(Chain(), slip, x, y, op)
@@ -231,7 +246,7 @@ class Plan:
 
     slips: tuple[bool, ...] = ()  # per computation, in order: does it slip?
     check_slips: tuple[bool, ...] = ()  # per check, in order: does a right result's check slip?
-    extra_checks: int = 0  # redos that verify again after the first "ok"
+    extra_checks: int = 0  # checks again after the first "ok"
     max_computations: int = 4
     checks: bool = True  # False: the first generation's chain, the column work alone
 
@@ -250,13 +265,14 @@ def _slip(rng: random.Random | None, planned: tuple[bool, ...], index: int, chan
 
 
 def chain_for(a: int, b: int, op: str, rng: random.Random | None = None, plan: Plan = Plan()) -> Chain:
-    """The whole chain: first route, check, and redo until a result is verified (and
+    """The whole chain: first route, check, and redo until a result is verified (and checked
     `plan.extra_checks` more times after that); the result last verified is the answer. A
     result is verified by its check, or by a redo that comes to the same result: a check
     that slips fails a right result, and the redo then agrees with it. A redo copies the
     first route: swapped factors went astray (`310*278` redone as 310*200 + 310*70, a block
     dropped; a sum's operands realigned and miscopied; `3*445` worked as 3*400+3*40+3*5)."""
     x, y = operands(a, b, op)
+    value = a * b if op == "*" else a + b
     chain = Chain()
     estimate: str | None = estimate_line(x, y, op)
     if op == "*":
@@ -270,36 +286,32 @@ def chain_for(a: int, b: int, op: str, rng: random.Random | None = None, plan: P
         # The last computation allowed never slips, so every chain ends on a verified result.
         last = computations + 1 == plan.max_computations
         slip = Slip() if last else _slip(rng, plan.slips, computations, _count_chances(x, y, op))
-        work = Chain()
-        result = _compute(work, slip, x, y, op, None if computations else estimate)
-        right = result == (a * b if op == "*" else a + b)
-        if result == previous and not right:
-            # The same slip again (a one-digit multiplier has few places to slip): it would
-            # "agree" with a wrong result, so this redo is drawn without one.
-            work = Chain()
-            result = _compute(work, Slip(), x, y, op)
-            right = True
-        chain.extend(work)
+        result = _computation(chain, slip, x, y, op, None if computations else estimate, previous, value)
+        right = result == value
         computations += 1
         if not plan.checks:
             break
         agrees = result == previous
         if previous is not None:
             chain.line(f"{result} vs {previous}{SAME if agrees else DIFFER}")
-        if agrees:
-            passed = True
-        else:
-            # Only a right result's check slips, and only where the slip shows: a product's check
-            # sees every change of its multiplier's residue only when the other factor's is prime to 9.
-            visible = op == "+" or x % 3 != 0
-            check_slip = _slip(rng, plan.check_slips, checks, len(str(y))) if right and visible and not last else Slip()
-            passed = _check(chain, check_slip, x, y, op, result)
-            checks += 1
         previous = result
-        if passed:
+        # Only a right result's check slips, and only where the slip shows: a product's check
+        # sees every change of its multiplier's residue only when the other factor's is prime to 9.
+        visible = op == "+" or x % 3 != 0
+        passed = agrees
+        while True:
+            if not passed:
+                check_slip = (
+                    _slip(rng, plan.check_slips, checks, len(str(y))) if right and visible and not last else Slip()
+                )
+                passed = _check(chain, check_slip, x, y, op, result)
+                checks += 1
+                if not passed:
+                    break  # redo
             passes += 1
             if passes > plan.extra_checks:
-                break
+                return chain
+            passed = False  # verified, and checked again
     return chain
 
 
