@@ -209,14 +209,15 @@ REDO_SLIP_RATE = 0.1  # a later computation slips too
 # (v2c: 8 of 200 easy chains failed a check, 5 of them on a right result, and only 3 of the 8
 # ended right, the redo going astray).
 CHECK_SLIP_RATE = 0.15
-# After the first "ok", some chains check the result again, as reasoners that overthink do,
-# and some again after that: when the server suppresses the end of thinking (budget forcing),
-# the model's next choice is another check, not noise. Under half, so greedy answers from its
-# first passed check. Verifying again by a redo went astray when forced: swapped routes
-# dropped or added blocks (v2e: hard 100% greedy, 92% at 1.5x the natural length), and
-# same-route redos compared equal results as "differ" (v2f: expert 81% greedy, 58% at 1.5x).
-VERIFY_AGAIN_RATE = 0.3
-EXTRA_CHECK_RATE = 0.5
+# After every "ok", 30% of chains check the result again, as reasoners that overthink do: the
+# same share at every ok, so the end of thinking stays the likelier choice each time (greedy
+# stops) and another check the next one (when the server suppresses the end of thinking, budget
+# forcing, the model checks again instead of babbling). At 50% after the second ok (v2g),
+# greedy chains checked again and again (easy: 534 reasoning tokens, not 173) until a copy
+# drifted. Verifying again by a redo went astray when forced: swapped routes dropped or added
+# blocks (v2e: hard 100% greedy, 92% at 1.5x the natural length), and same-route redos compared
+# equal results as "differ" (v2f: expert 81% greedy, 58% at 1.5x).
+CHECK_AGAIN_RATE = 0.3
 MAX_EXTRA_CHECKS = 8
 
 
@@ -224,8 +225,8 @@ def plan(rng: random.Random, tier: str) -> Plan:
     """How one training chain goes. Expert chains stop after four computations: their context."""
     slips = (rng.random() < SLIP_RATE, *(rng.random() < REDO_SLIP_RATE for _ in range(4)))
     check_slips = tuple(rng.random() < CHECK_SLIP_RATE for _ in range(5))
-    extra = int(rng.random() < VERIFY_AGAIN_RATE)
-    while 0 < extra < MAX_EXTRA_CHECKS and rng.random() < EXTRA_CHECK_RATE:
+    extra = 0
+    while extra < MAX_EXTRA_CHECKS and rng.random() < CHECK_AGAIN_RATE:
         extra += 1
     return Plan(slips, check_slips, extra, max_computations=4 if tier == "expert" else 5)
 
