@@ -1,8 +1,26 @@
-"""Synthetic, verifiable arithmetic problems, the prompts people type, and training examples.
+"""Synthetic, verifiable arithmetic problems with step-by-step column work.
 
-Every example is generated on the fly from a seed, so a run is reproducible and evaluation
-can draw held-out problems from a fresh seed. The reasoning itself (column work, a check by
-casting out nines, repair by a redo) is written by `training.chains`.
+Every example is generated on the fly from a seed, so a run is reproducible and
+evaluation can draw held-out problems from a fresh seed. The reasoning is one
+small step per line, so its length grows with the problem's difficulty:
+
+    347*29                  the problem, larger factor first
+    ~300*30=9000            an estimate from one significant digit of each number: when a
+                            budget cuts the work short, the answer can still be close
+    347*20                  one block per non-zero digit of the multiplier, the largest
+    7*2=14,4                  place first; one line per column: the step, then the digits
+    4*2+1=9,94                so far
+    3*2=6,694
+    =6940                   the block's value, shifted by its digit's place
+    347*9
+    ...
+    =3123
+    6940+3123               partial products are added into a running total, so a chain
+    0+3=3,3                 cut short already holds the largest of them; operands of
+                            different lengths are written aligned (65040+00813)
+    ...
+    0+0+1=1,10063
+    =10063
 """
 
 from __future__ import annotations
@@ -11,9 +29,7 @@ import random
 import re
 from dataclasses import dataclass
 
-from training.chains import Chain, Plan, chain_for
-
-TIERS = ("easy", "medium", "standard", "hard", "expert")
+TIERS = ("easy", "medium", "standard", "hard")
 THINK_OPEN = "<think>\n"
 THINK_CLOSE = "\n</think>\n"  # also the string the engine forces when a budget runs out
 NO_THINK = "<think>\n\n</think>\n\n"  # what the chat template pre-fills with enable_thinking=False
@@ -34,13 +50,13 @@ class Problem:
         return self.a + self.b if self.op == "+" else self.a * self.b
 
 
-def _number(rng: random.Random, max_digits: int, zero_boost: float, min_digits: int = 1) -> int:
-    """Length uniform in min_digits..max_digits, then uniform; zero_boost makes zero digits likelier.
+def _number(rng: random.Random, max_digits: int, zero_boost: float) -> int:
+    """Length uniform in 1..max_digits, then uniform; zero_boost makes zero digits likelier.
 
     Zero digits (multipliers like 40 or 307) are rare under uniform sampling and were the
     first thing a small model got wrong, so training asks for more of them.
     """
-    length = rng.randint(min_digits, max_digits)
+    length = rng.randint(1, max_digits)
     digits = [rng.randint(1, 9)] + [rng.randint(0, 9) for _ in range(length - 1)]
     for i in range(1, length):
         if rng.random() < zero_boost:
@@ -63,8 +79,6 @@ def sample_problem(rng: random.Random, tier: str, zero_boost: float = 0.0) -> Pr
             digits = list(str(pair[1]))
             digits[rng.randint(1, 2)] = "0"
             pair[1] = int("".join(digits))
-    elif tier == "expert":
-        pair = [_number(rng, 4, zero_boost / 2, min_digits=4), _number(rng, 4, zero_boost / 2, min_digits=4)]
     else:
         raise ValueError(f"unknown tier {tier!r}")
     rng.shuffle(pair)
@@ -100,14 +114,72 @@ def question(rng: random.Random, problem: Problem) -> str:
     return rng.choice(_FRAMES).format(q=expression)
 
 
-def first_generation(problem: Problem) -> Chain:
-    """The first generation's chain: the column work, no check."""
-    return chain_for(problem.a, problem.b, problem.op, plan=Plan(checks=False))
+def _add_lines(x: int, y: int) -> list[str]:
+    # Operands written aligned (65040+00813): a chain cut mid-sum holds both in full, column
+    # for column, and the answer forced from it no longer drops a digit of the longer one.
+    width = max(len(str(x)), len(str(y)))
+    xs, ys = str(x).zfill(width), str(y).zfill(width)
+    lines, digits, carry = [f"{xs}+{ys}"], "", 0
+    for dx, dy in zip(map(int, reversed(xs)), map(int, reversed(ys)), strict=True):
+        total = dx + dy + carry
+        digits = str(total % 10) + digits
+        lines.append(f"{dx}+{dy}{'+1' if carry else ''}={total},{digits}")
+        carry = total // 10
+    if carry:
+        digits = "1" + digits
+        lines.append(f"0+0+1=1,{digits}")
+    lines.append(f"={x + y}")
+    return lines
+
+
+def _times_digit_lines(x: int, digit: int, place: int) -> list[str]:
+    lines, digits, carry = [f"{x}*{digit}{'0' * place}"], "", 0
+    xs = str(x)[::-1]
+    for i, ch in enumerate(xs):
+        product = int(ch) * digit + carry
+        last = i == len(xs) - 1
+        digits = (str(product) if last else str(product % 10)) + digits
+        lines.append(f"{ch}*{digit}{f'+{carry}' if carry else ''}={product},{digits}")
+        carry = product // 10
+    lines.append(f"={x * digit * 10**place}")
+    return lines
+
+
+def _leading(n: int) -> int:
+    """n rounded to one significant digit."""
+    scale = 10 ** (len(str(n)) - 1)
+    return (n + scale // 2) // scale * scale
+
+
+def estimate_line(x: int, y: int, op: str) -> str:
+    ex, ey = _leading(x), _leading(y)
+    return f"~{ex}{op}{ey}={ex + ey if op == '+' else ex * ey}"
 
 
 def reasoning_lines(problem: Problem) -> list[str]:
-    """The clean chain (no slip, no extra check), one step per line."""
-    return chain_for(problem.a, problem.b, problem.op).text.split("\n")
+    """The step-by-step work, one small step per line."""
+    if problem.op == "+":
+        lines = _add_lines(problem.a, problem.b)
+        return [lines[0], estimate_line(problem.a, problem.b, "+"), *lines[1:]]
+    big, small = sorted((problem.a, problem.b), key=lambda n: (len(str(n)), n == problem.a), reverse=True)
+    lines = [f"{big}*{small}", estimate_line(big, small, "*")]
+    if small == 0:
+        return [*lines, "=0"]
+    total: int | None = None
+    # Largest block first, so a chain cut short already holds the biggest partial products
+    # and the answer forced from it lands near the true value.
+    digits = str(small)
+    for place, ch in zip(range(len(digits) - 1, -1, -1), digits, strict=True):
+        if ch == "0":
+            continue
+        lines += _times_digit_lines(big, int(ch), place)
+        partial = big * int(ch) * 10**place
+        if total is not None:
+            lines += _add_lines(total, partial)
+            total += partial
+        else:
+            total = partial
+    return lines
 
 
 def answer(value: int) -> str:
@@ -202,47 +274,8 @@ def _context(rng: random.Random) -> list[dict[str, str]]:
     return messages
 
 
-SLIP_RATE = 0.3  # chains whose first computation slips, so the check has something to catch
-REDO_SLIP_RATE = 0.1  # a later computation slips too
-# A right result's check slips (a bad copy of an operand) and fails it; the redo then comes to
-# the same result, and the chain trusts two equal computations. Models' own checks slipped so
-# (v2c: 8 of 200 easy chains failed a check, 5 of them on a right result, and only 3 of the 8
-# ended right, the redo going astray).
-CHECK_SLIP_RATE = 0.15
-# After every "ok", 30% of chains check the result again, as reasoners that overthink do: the
-# same share at every ok, so the end of thinking stays the likelier choice each time (greedy
-# stops) and another check the next one (when the server suppresses the end of thinking, budget
-# forcing, the model checks again instead of babbling). At 50% after the second ok (v2g),
-# greedy chains checked again and again (easy: 534 reasoning tokens, not 173) until a copy
-# drifted. Verifying again by a redo went astray when forced: swapped routes dropped or added
-# blocks (v2e: hard 100% greedy, 92% at 1.5x the natural length), and same-route redos compared
-# equal results as "differ" (v2f: expert 81% greedy, 58% at 1.5x).
-CHECK_AGAIN_RATE = 0.3
-MAX_EXTRA_CHECKS = 8
-
-
-def plan(rng: random.Random, tier: str) -> Plan:
-    """How one training chain goes. Expert chains stop after four computations: their context."""
-    slips = (rng.random() < SLIP_RATE, *(rng.random() < REDO_SLIP_RATE for _ in range(4)))
-    check_slips = tuple(rng.random() < CHECK_SLIP_RATE for _ in range(5))
-    extra = 0
-    while extra < MAX_EXTRA_CHECKS and rng.random() < CHECK_AGAIN_RATE:
-        extra += 1
-    return Plan(slips, check_slips, extra, max_computations=4 if tier == "expert" else 5)
-
-
-def example(
-    rng: random.Random,
-    tier_weights: dict[str, float],
-    cut_rate: float,
-    no_think_rate: float,
-    checks: bool = True,
-    plain_share: float = 0.0,
-) -> Example:
-    """One training example: full chains, chains cut short, no-think answers, or small talk.
-    Without checks, the first generation's example: its column work alone, drawn from the same
-    random stream as the first generation's recipe drew it. With checks, `plain_share` of the
-    chains are still the column work alone."""
+def example(rng: random.Random, tier_weights: dict[str, float], cut_rate: float, no_think_rate: float) -> Example:
+    """One training example: full chains, chains cut short, no-think answers, or small talk."""
     tier = rng.choices(list(tier_weights), weights=list(tier_weights.values()))[0]
     messages = _context(rng)
     if tier == "small_talk":
@@ -257,25 +290,10 @@ def example(
     roll = rng.random()
     if roll < no_think_rate:
         return Example(render_prompt(messages, enable_thinking=False), [(final, True)])
-    # Every chain ends on a result its check passed, and every injected slip is caught, so the
-    # answer after a whole chain is the true value.
-    checked = checks and rng.random() >= plain_share
-    chain = chain_for(problem.a, problem.b, problem.op, rng, plan(rng, tier)) if checked else first_generation(problem)
-    pieces = chain.pieces
+    reasoning = "\n".join(reasoning_lines(problem))
     if roll < no_think_rate + cut_rate:
         # The engine forces THINK_CLOSE when a budget runs out, at any point, even mid-line:
         # the model must not learn to emit it there, only to answer after it.
-        return Example(render_prompt(messages), [*_cut(pieces, rng), (THINK_CLOSE, False), (final, True)])
-    return Example(render_prompt(messages), [*pieces, (THINK_CLOSE + final, True)])
-
-
-def _cut(pieces: list[tuple[str, bool]], rng: random.Random) -> list[tuple[str, bool]]:
-    """The pieces up to a random character (including before the first)."""
-    cut = rng.randint(0, sum(len(text) for text, _ in pieces) - 1)
-    kept: list[tuple[str, bool]] = []
-    for text, trained in pieces:
-        if cut <= 0:
-            break
-        kept.append((text[:cut], trained))
-        cut -= len(text)
-    return kept
+        cut = rng.randint(0, len(reasoning) - 1)
+        return Example(render_prompt(messages), [(reasoning[:cut], True), (THINK_CLOSE, False), (final, True)])
+    return Example(render_prompt(messages), [(reasoning + THINK_CLOSE + final, True)])

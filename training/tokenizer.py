@@ -11,9 +11,6 @@ from transformers import PreTrainedTokenizerFast
 PAD, IM_START, IM_END, UNK = "<|endoftext|>", "<|im_start|>", "<|im_end|>", "<unk>"
 THINK_START, THINK_END = "<think>", "</think>"
 SPECIAL = (PAD, IM_START, IM_END, UNK)
-# An expert chain verified twice runs to about 1,400 tokens, three computations to about
-# 2,100: room for both, and for budget forcing past them.
-CONTEXT = 4096
 CHARACTERS = (*string.printable[:95], "\n", "×", "÷", "−", "’")
 
 # Qwen3's convention: earlier assistant turns keep only their answer, never their reasoning.
@@ -51,7 +48,7 @@ def build_tokenizer() -> PreTrainedTokenizerFast:
         pad_token=PAD,
         unk_token=UNK,
         chat_template=CHAT_TEMPLATE,
-        model_max_length=CONTEXT,
+        model_max_length=1024,
         clean_up_tokenization_spaces=False,
     )
 

@@ -124,7 +124,7 @@ def test_replayed_reasoning_reaches_the_template_only_when_configured(tmp_path, 
         with TestClient(create_app(settings, engine_factory=scripted_factory(engine))) as api:
             while api.get("/ready").status_code != 200:
                 time.sleep(0.01)
-            first = create(api, reasoning={"effort": "high"}, include=["reasoning.encrypted_content"]).json()
+            first = create(api, include=["reasoning.encrypted_content"]).json()
             turn = [
                 {"role": "user", "content": "What is 347 * 29?"},
                 first["output"][0],
